@@ -1,0 +1,137 @@
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { fileURLToPath } from 'node:url';
+import { parse as parseQuery } from 'node:querystring';
+import type { Config } from './config.js';
+import type { Db } from './db/index.js';
+import { hasAdmin } from './domain/coop.js';
+import { DEFAULT_SCRYPT, type ScryptParams } from './domain/passwords.js';
+import { translator, type MessageKey } from './i18n/index.js';
+import { Mailer } from './mail/mailer.js';
+import type { Transport } from './mail/sender.js';
+import context, { DEFAULT_RATE_LIMITS, type DemoAccount, type RateLimits } from './plugins/context.js';
+import csrf, { CsrfError } from './plugins/csrf.js';
+import i18n from './plugins/i18n.js';
+import mail from './plugins/mail.js';
+import security from './plugins/security.js';
+import session from './plugins/session.js';
+import view from './plugins/view.js';
+import account from './routes/account/index.js';
+import admin from './routes/admin/index.js';
+import auth from './routes/auth/index.js';
+import health from './routes/health/index.js';
+import home from './routes/home/index.js';
+import lang from './routes/lang/index.js';
+import setup from './routes/setup/index.js';
+
+const STATIC = fileURLToPath(new URL('../static', import.meta.url));
+const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
+
+/** Everything buildApp needs; only config and db are required. */
+export interface AppOptions {
+  config: Config;
+  db: Db;
+  scrypt?: ScryptParams;
+  rateLimits?: RateLimits;
+  demoAccounts?: DemoAccount[];
+  /** Run the outbox loop (default true). */
+  sendMail?: boolean;
+  mailTransport?: Transport;
+  logger?: boolean | object;
+}
+
+// Paths that work before first-run setup: the setup page itself and what it needs.
+const BEFORE_SETUP = /^\/(setup|healthz|lang|static\/|favicon\.ico)/;
+
+/** Builds the Fastify app: plugins, routes and error pages. It never listens; server.ts does. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: opts.config.logLevel },
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  await app.register(context, {
+    config: opts.config,
+    db: opts.db,
+    mailer: new Mailer(opts.config.baseUrl),
+    scrypt: opts.scrypt ?? DEFAULT_SCRYPT,
+    rateLimits: opts.rateLimits ?? DEFAULT_RATE_LIMITS,
+    demoAccounts: opts.demoAccounts ?? [],
+  });
+  // Up to 5000 fields in one form: a producer's weekly stock page is one large form without JS.
+  await app.register(formbody, { parser: (body) => parseQuery(body, '&', '=', { maxKeys: 5000 }) });
+  await app.register(security);
+  await app.register(rateLimit, { global: false });
+  await app.register(session);
+  await app.register(csrf);
+  await app.register(i18n);
+  await app.register(view);
+  await app.register(mail, { send: opts.sendMail ?? true, ...(opts.mailTransport ? { transport: opts.mailTransport } : {}) });
+
+  await app.register(fastifyStatic, { root: STATIC, prefix: '/static/', maxAge: '1d', index: false });
+  // htmx and Pico are served from node_modules by this server, never from a CDN.
+  await app.register(fastifyStatic, {
+    root: [`${NODE_MODULES}/htmx.org/dist`, `${NODE_MODULES}/@picocss/pico/css`],
+    prefix: '/static/vendor/',
+    decorateReply: false,
+    maxAge: '7d',
+    index: false,
+    allowedPath: (path) => path === '/htmx.min.js' || path === '/pico.min.css',
+  });
+
+  // Until an admin exists, every page leads to first-run setup.
+  let setupDone = false;
+  app.addHook('onRequest', async (request, reply) => {
+    if (setupDone || BEFORE_SETUP.test(request.url)) return;
+    if (hasAdmin(app.db)) {
+      setupDone = true;
+      return;
+    }
+    return reply.seeOther('/setup');
+  });
+
+  // Error pages are set before the routes so that every route plugin inherits them.
+  app.setNotFoundHandler(async (request, reply) => errorPage(request, reply, 404));
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (error instanceof CsrfError) return errorPage(request, reply, 403, 'errors.csrf');
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 429) return errorPage(request, reply, 429);
+    if (status === 403 || status === 404) return errorPage(request, reply, status);
+    // Malformed bodies, unsupported content types, oversize uploads: the request is not valid.
+    if (status >= 400 && status < 500) return errorPage(request, reply, 422);
+    return errorPage(request, reply, 500);
+  });
+
+
+  await app.register(health);
+  await app.register(home);
+  await app.register(lang);
+  await app.register(setup);
+  await app.register(auth);
+  await app.register(account);
+  await app.register(admin);
+
+  return app;
+}
+
+type ErrorStatus = 403 | 404 | 422 | 429 | 500;
+
+/** Renders the error page for a status in the visitor's language; never shows a stack trace. */
+async function errorPage(request: FastifyRequest, reply: FastifyReply, status: ErrorStatus, bodyKey?: MessageKey) {
+  const t = request.t ?? translator('fr');
+  const title = t(`errors.title.${status}` as MessageKey);
+  const body = t(bodyKey ?? (`errors.body.${status}` as MessageKey));
+  try {
+    if (!request.t || !request.session) throw new Error('request context missing');
+    return await reply.page('errors/error', { title, status, body }, status);
+  } catch (err) {
+    // The page itself failed (or the request never got its context): answer in plain text.
+    if (status >= 500 || !(err instanceof Error && err.message === 'request context missing')) request.log.error({ err }, 'error page failed');
+    return reply.code(status).type('text/plain; charset=utf-8').send(`${title}\n\n${body}\n`);
+  }
+}

@@ -1,0 +1,19 @@
+import { sql } from 'drizzle-orm';
+import { check, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** The one cooperative this instance serves: a single row with id 1, written by first-run setup. */
+export const coop = sqliteTable(
+  'coop',
+  {
+    id: integer().primaryKey(),
+    name: text().notNull(),
+    contactEmail: text().notNull(),
+    defaultLocale: text({ enum: ['fr', 'en'] }).notNull(),
+    currency: text().notNull().default('EUR'),
+    timeZone: text().notNull(),
+    requireApproval: integer({ mode: 'boolean' }).notNull().default(false),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [check('coop_single_row', sql`${t.id} = 1`)],
+);

@@ -1,0 +1,90 @@
+import { en, type MessageKey, type Messages } from './en.js';
+import { fr } from './fr.js';
+
+export type { MessageKey, Messages };
+
+/** The languages Carnet speaks; adding one is adding a dictionary file and a line here. */
+export const LOCALES = ['fr', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export const dictionaries: Record<Locale, Messages> = { fr, en };
+
+/** Message parameters, substituted for {name} placeholders. */
+export type Params = Record<string, string | number>;
+/** Looks up a message in one language and fills its placeholders. */
+export type Translate = (key: MessageKey, params?: Params) => string;
+
+/** True when the value names a language Carnet speaks. */
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+/** Returns the translate function for a language. */
+export function translator(locale: Locale): Translate {
+  const dict = dictionaries[locale];
+  return (key, params) => {
+    const text = dict[key] ?? key;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
+      params[name] === undefined ? whole : String(params[name]),
+    );
+  };
+}
+
+/** Picks the best language from an Accept-Language header, or undefined when none fits. */
+export function fromAcceptLanguage(header: string | undefined): Locale | undefined {
+  if (!header) return undefined;
+  const ranked = header
+    .split(',')
+    .map((part, index) => {
+      const [tag = '', ...rest] = part.trim().split(';');
+      const q = rest.map((r) => r.trim()).find((r) => r.startsWith('q='));
+      const weight = q ? Number(q.slice(2)) : 1;
+      return { lang: tag.trim().toLowerCase().split('-')[0] ?? '', weight: Number.isFinite(weight) ? weight : 0, index };
+    })
+    .filter((r) => r.weight > 0)
+    .sort((a, b) => b.weight - a.weight || a.index - b.index);
+  return ranked.map((r) => r.lang).find(isLocale);
+}
+
+/** Formatters for one language, time zone and currency, built once per request. */
+export interface Formatters {
+  date(ms: number): string;
+  dateTime(ms: number): string;
+  time(ms: number): string;
+  money(cents: number): string;
+  number(n: number): string;
+}
+
+const formatterCache = new Map<string, Formatters>();
+
+/** Returns Intl-based formatters; they are cached because building Intl objects is costly. */
+export function formatters(locale: Locale, timeZone: string, currency: string): Formatters {
+  const cacheKey = `${locale}|${timeZone}|${currency}`;
+  const cached = formatterCache.get(cacheKey);
+  if (cached) return cached;
+  const tag = locale === 'fr' ? 'fr-FR' : 'en-GB';
+  const date = new Intl.DateTimeFormat(tag, { dateStyle: 'long', timeZone });
+  const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  const time = new Intl.DateTimeFormat(tag, { timeStyle: 'short', timeZone });
+  const money = new Intl.NumberFormat(tag, { style: 'currency', currency });
+  const number = new Intl.NumberFormat(tag);
+  const f: Formatters = {
+    date: (ms) => date.format(ms),
+    dateTime: (ms) => dateTime.format(ms),
+    time: (ms) => time.format(ms),
+    money: (cents) => money.format(cents / 100),
+    number: (n) => number.format(n),
+  };
+  formatterCache.set(cacheKey, f);
+  return f;
+}
+
+/** Time zones this Node.js knows, for the setup and settings forms. */
+export const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone');
+const timeZoneSet = new Set(TIME_ZONES);
+
+/** True when the value is an IANA time zone this Node.js knows. */
+export function isTimeZone(value: string): boolean {
+  return timeZoneSet.has(value);
+}

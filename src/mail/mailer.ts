@@ -1,0 +1,85 @@
+import { Eta } from 'eta';
+import { fileURLToPath } from 'node:url';
+import { eq } from 'drizzle-orm';
+import type { Db, Tx } from '../db/index.js';
+import { coop, outbox } from '../db/schema/index.js';
+import { translator, type Locale, type Params } from '../i18n/index.js';
+import { emailTemplates, type EmailContent, type EmailName, type EmailTemplates } from './templates.js';
+
+const VIEWS = fileURLToPath(new URL('../../views/emails', import.meta.url));
+
+/** One email to queue: who gets it, in which language, and which template with what data. */
+export interface EmailRequest<N extends EmailName = EmailName> {
+  to: string;
+  toName?: string | null;
+  locale: Locale;
+  template: N;
+  data?: Parameters<EmailTemplates[N]>[0];
+  params?: Params;
+}
+
+/** A rendered email, as stored in the outbox. */
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/**
+ * Renders emails in the recipient's language and writes them to the outbox. Callers pass their
+ * transaction, so the email exists exactly when the action that caused it does.
+ */
+export class Mailer {
+  private readonly eta = new Eta({ views: VIEWS, cache: true, autoEscape: true });
+
+  constructor(readonly baseUrl: string) {}
+
+  /** Absolute URL of a path on this Carnet. */
+  url(path: string): string {
+    return this.baseUrl + path;
+  }
+
+  /** Renders a template without storing it. */
+  render<N extends EmailName>(db: Db | Tx, req: EmailRequest<N>): RenderedEmail {
+    const theCoop = db.select({ name: coop.name }).from(coop).where(eq(coop.id, 1)).get();
+    const t = translator(req.locale);
+    const params: Params = { coop: theCoop?.name ?? 'Carnet', name: req.toName ?? '', ...req.params };
+    const build = emailTemplates[req.template] as (d: unknown) => EmailContent;
+    const content = build(req.data);
+    const model = {
+      lang: req.locale,
+      subject: t(content.subject, params),
+      greeting: req.toName ? t('email.greeting', params) : null,
+      paragraphs: content.paragraphs.map((k) => t(k, params)),
+      action: content.action ? { label: t(content.action.label, params), url: content.action.url } : null,
+      after: (content.after ?? []).map((k) => t(k, params)),
+      signature: t('email.signature', params),
+      footer: t('email.footer', params),
+      homeUrl: this.baseUrl + '/',
+    };
+    return {
+      subject: model.subject,
+      html: this.eta.render('./message-html', model),
+      text: this.eta.render('./message-text', model),
+    };
+  }
+
+  /** Renders an email and adds it to the outbox inside the caller's transaction. */
+  queue<N extends EmailName>(db: Db | Tx, req: EmailRequest<N>, now = Date.now()): number {
+    const email = this.render(db, req);
+    const row = db
+      .insert(outbox)
+      .values({
+        toAddress: req.to,
+        toName: req.toName ?? null,
+        subject: email.subject,
+        textBody: email.text,
+        htmlBody: email.html,
+        nextAttemptAt: now,
+        createdAt: now,
+      })
+      .returning({ id: outbox.id })
+      .get();
+    return row.id;
+  }
+}

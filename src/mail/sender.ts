@@ -1,0 +1,139 @@
+import { and, asc, eq, lte } from 'drizzle-orm';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Db } from '../db/index.js';
+import { coop, outbox } from '../db/schema/index.js';
+
+/** Sends one message; resolves when the server (or the file) has accepted it. */
+export interface Transport {
+  readonly kind: 'smtp' | 'file';
+  send(message: { from: string; to: string; subject: string; text: string; html: string }): Promise<void>;
+  close(): void;
+}
+
+/**
+ * SMTP when SMTP_URL is set; otherwise every email is written as an .eml file under
+ * DATA_DIR/mail, so that a coop without SMTP yet loses nothing and can read what was sent.
+ */
+export function createTransport(smtpUrl: string | undefined, mailDir: string, log: (msg: string) => void): Transport {
+  if (smtpUrl) {
+    const smtp: Transporter = nodemailer.createTransport(smtpUrl, {});
+    return {
+      kind: 'smtp',
+      send: async (m) => {
+        await smtp.sendMail(m);
+      },
+      close: () => smtp.close(),
+    };
+  }
+  const stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    kind: 'file',
+    send: async (m) => {
+      const info = await stream.sendMail(m);
+      mkdirSync(mailDir, { recursive: true });
+      const file = join(mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`);
+      writeFileSync(file, info.message as Buffer);
+      log(`email to ${m.to} written to ${file} (no SMTP_URL set)`);
+    },
+    close: () => stream.close(),
+  };
+}
+
+/** How long to wait before the next try: 30 s, doubling, at most an hour. */
+export function backoffMs(attempts: number): number {
+  return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
+}
+
+/** A server that refused an email for good (5xx) after this many tries marks it failed. */
+export const MAX_PERMANENT_FAILURES = 5;
+
+/**
+ * The background loop that empties the outbox: due emails are sent one by one; a failure
+ * schedules a retry with backoff, so an SMTP outage only delays mail. A restart picks up
+ * where it stopped, because the state lives in the outbox table.
+ */
+export class OutboxSender {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly transport: Transport,
+    private readonly log: { info(msg: string): void; warn(msg: string): void },
+    private readonly intervalMs = 5_000,
+  ) {}
+
+  /** Starts polling; new emails are also sent at once through wake(). */
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.intervalMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  wake(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Sends everything that is due; resolves when the pass is over. */
+  async drain(now: () => number = Date.now): Promise<void> {
+    for (;;) {
+      const due = this.db
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, now())))
+        .orderBy(asc(outbox.nextAttemptAt), asc(outbox.id))
+        .limit(20)
+        .all();
+      if (due.length === 0) return;
+      const theCoop = this.db.select({ name: coop.name, email: coop.contactEmail }).from(coop).get();
+      const from = theCoop ? { name: theCoop.name, address: theCoop.email } : 'Carnet <carnet@localhost>';
+      for (const mail of due) {
+        try {
+          await this.transport.send({
+            from: typeof from === 'string' ? from : `"${from.name.replace(/"/g, '')}" <${from.address}>`,
+            to: mail.toName ? `"${mail.toName.replace(/"/g, '')}" <${mail.toAddress}>` : mail.toAddress,
+            subject: mail.subject,
+            text: mail.textBody,
+            html: mail.htmlBody,
+          });
+          this.db.update(outbox).set({ status: 'sent', sentAt: now(), attempts: mail.attempts + 1, lastError: null }).where(eq(outbox.id, mail.id)).run();
+        } catch (err) {
+          const attempts = mail.attempts + 1;
+          const code = (err as { responseCode?: number }).responseCode;
+          const permanent = typeof code === 'number' && code >= 500;
+          const failed = permanent && attempts >= MAX_PERMANENT_FAILURES;
+          const message = String((err as Error).message ?? err).slice(0, 500);
+          this.db
+            .update(outbox)
+            .set({ attempts, lastError: message, status: failed ? 'failed' : 'pending', nextAttemptAt: now() + backoffMs(attempts) })
+            .where(eq(outbox.id, mail.id))
+            .run();
+          this.log.warn(`email ${mail.id} to ${mail.toAddress} not sent (try ${attempts}): ${message}`);
+        }
+      }
+    }
+  }
+
+  /** Stops polling and waits for the pass in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.again = false;
+    await this.running;
+    this.transport.close();
+  }
+}

@@ -1,0 +1,49 @@
+import type { MessageKey, Params } from '../i18n/index.js';
+
+/** What an email says, as message keys; the mailer renders it in the recipient's language. */
+export interface EmailContent {
+  subject: MessageKey;
+  paragraphs: MessageKey[];
+  action?: { label: MessageKey; url: string };
+  after?: MessageKey[];
+}
+
+/** The emails Carnet sends, each built from its parameters. Links are absolute. */
+export const emailTemplates = {
+  test: (): EmailContent => ({ subject: 'email.test.subject', paragraphs: ['email.test.body'] }),
+  welcome: (p: { loginUrl: string }): EmailContent => ({
+    subject: 'email.welcome.subject',
+    paragraphs: ['email.welcome.body'],
+    action: { label: 'nav.login', url: p.loginUrl },
+  }),
+  pending: (): EmailContent => ({ subject: 'email.pending.subject', paragraphs: ['email.pending.body'] }),
+  adminPending: (p: { approvalsUrl: string }): EmailContent => ({
+    subject: 'email.admin_pending.subject',
+    paragraphs: ['email.admin_pending.body'],
+    action: { label: 'admin.approvals', url: p.approvalsUrl },
+  }),
+  approved: (p: { loginUrl: string }): EmailContent => ({
+    subject: 'email.approved.subject',
+    paragraphs: ['email.approved.body'],
+    action: { label: 'nav.login', url: p.loginUrl },
+  }),
+  rejected: (): EmailContent => ({ subject: 'email.rejected.subject', paragraphs: ['email.rejected.body'] }),
+  passwordReset: (p: { resetUrl: string }): EmailContent => ({
+    subject: 'email.reset.subject',
+    paragraphs: ['email.reset.body'],
+    action: { label: 'email.reset.button', url: p.resetUrl },
+    after: ['email.reset.ignore'],
+  }),
+  passwordChanged: (p: { forgotUrl: string }): EmailContent => ({
+    subject: 'email.password_changed.subject',
+    paragraphs: ['email.password_changed.body'],
+    action: { label: 'forgot.title', url: p.forgotUrl },
+  }),
+} satisfies Record<string, (p: never) => EmailContent>;
+
+export type EmailTemplates = typeof emailTemplates;
+export type EmailName = keyof EmailTemplates;
+/** The parameters one template needs, plus the message parameters its texts use. */
+export type EmailArgs<N extends EmailName> = Parameters<EmailTemplates[N]>[0] extends undefined
+  ? { params?: Params }
+  : { data: Parameters<EmailTemplates[N]>[0]; params?: Params };

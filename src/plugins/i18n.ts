@@ -1,0 +1,44 @@
+import fp from 'fastify-plugin';
+import { getCoop, type Coop } from '../domain/coop.js';
+import { formatters, fromAcceptLanguage, isLocale, translator, type Formatters, type Locale, type Translate } from '../i18n/index.js';
+
+export const LANG_COOKIE = 'carnet_lang';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The coop's settings; undefined only before first-run setup. */
+    coop: Coop | undefined;
+    locale: Locale;
+    t: Translate;
+    fmt: Formatters;
+  }
+}
+
+/**
+ * Chooses the language of each request: the account's setting, else the switcher's cookie, else
+ * the browser's Accept-Language, else the coop's default, else French.
+ */
+export default fp(
+  async (app) => {
+    app.decorateRequest('coop', undefined);
+    app.decorateRequest('locale', 'fr');
+    app.decorateRequest('t', null as unknown as Translate);
+    app.decorateRequest('fmt', null as unknown as Formatters);
+
+    app.addHook('onRequest', async (request) => {
+      const theCoop = getCoop(app.db);
+      const cookie = request.cookies[LANG_COOKIE];
+      const locale: Locale =
+        request.account?.locale ??
+        (isLocale(cookie) ? cookie : undefined) ??
+        fromAcceptLanguage(request.headers['accept-language']) ??
+        theCoop?.defaultLocale ??
+        'fr';
+      request.coop = theCoop;
+      request.locale = locale;
+      request.t = translator(locale);
+      request.fmt = formatters(locale, theCoop?.timeZone ?? 'Europe/Paris', theCoop?.currency ?? 'EUR');
+    });
+  },
+  { name: 'carnet-i18n', dependencies: ['carnet-session'] },
+);

@@ -1,0 +1,180 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ROLES } from '../../db/schema/index.js';
+import { approveAccount, findAccount, listAccounts, listPending, rejectAccount, rolesOf, setRoles } from '../../domain/accounts.js';
+import { getCoop, updateCoopSettings } from '../../domain/coop.js';
+import { checkboxField, emailField, localeField, nameField, timeZoneField } from '../../domain/fields.js';
+import { TIME_ZONES } from '../../i18n/index.js';
+import { listOutbox, outboxCounts, retryEmail } from '../../mail/outbox.js';
+import { echo, parseForm, type FieldErrors } from '../forms.js';
+import { HttpError, requireRole } from '../guards.js';
+
+export const ACCOUNTS_PER_PAGE = 25;
+
+const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+const listQuery = z.object({
+  q: z.string().max(100).optional().catch(undefined),
+  page: z.coerce.number().int().min(1).max(100000).optional().catch(1),
+});
+// A checkbox list arrives as a string (one box), an array (several) or nothing (none).
+const rolesSchema = z.object({
+  roles: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.enum(ROLES, { error: 'error.invalid_choice' })).max(3)),
+});
+const settingsSchema = z.object({
+  name: nameField,
+  contactEmail: emailField,
+  defaultLocale: localeField,
+  timeZone: timeZoneField,
+  requireApproval: checkboxField,
+});
+const testEmailSchema = z.object({ to: emailField });
+const outboxQuery = z.object({ status: z.enum(['pending', 'sent', 'failed']).optional().catch(undefined) });
+
+/** Parses an :id route parameter; anything that is not a positive integer is a 404. */
+function idOf(request: FastifyRequest): number {
+  const parsed = idParams.safeParse(request.params);
+  if (!parsed.success) throw new HttpError(404);
+  return parsed.data.id;
+}
+
+/** Administration: accounts and roles, sign-up approvals, coop settings, the email outbox. */
+const admin: FastifyPluginAsync = async (app) => {
+  app.addHook('preHandler', requireRole('admin'));
+
+  app.get('/admin', async function showDashboard(request, reply) {
+    const counts = outboxCounts(app.db);
+    return reply.page('admin/index', {
+      title: request.t('admin.title'),
+      accountTotal: listAccounts(app.db, { page: 1, perPage: 1 }).total,
+      pendingTotal: listPending(app.db).length,
+      outbox: counts,
+    });
+  });
+
+  // ----- accounts and roles -----
+  app.get('/admin/accounts', async function showAccounts(request, reply) {
+    const query = listQuery.parse(request.query ?? {});
+    const page = query.page ?? 1;
+    const { rows, total } = listAccounts(app.db, { q: query.q, page, perPage: ACCOUNTS_PER_PAGE });
+    const pages = Math.max(1, Math.ceil(total / ACCOUNTS_PER_PAGE));
+    const data = { title: request.t('admin.accounts'), rows, total, page, pages, q: query.q ?? '' };
+    // Search-as-you-type asks for the results table only.
+    if (request.isHtmx && request.headers['hx-target'] === 'account-results') return reply.page('admin/_account-results', data);
+    return reply.page('admin/accounts', data);
+  });
+
+  const showAccount = (request: FastifyRequest, reply: FastifyReply, id: number, errors: FieldErrors = {}, status = 200) => {
+    const account = findAccount(app.db, id);
+    if (!account) throw new HttpError(404);
+    return reply.page(
+      'admin/account',
+      { title: request.t('admin.account_title', { name: account.name }), target: account, roles: rolesOf(app.db, id), allRoles: ROLES, errors },
+      status,
+    );
+  };
+
+  app.get('/admin/accounts/:id', async function showAccountPage(request, reply) {
+    return showAccount(request, reply, idOf(request));
+  });
+
+  app.post('/admin/accounts/:id/roles', async function saveRoles(request, reply) {
+    const id = idOf(request);
+    const form = parseForm(request.t, rolesSchema, request.body);
+    if (!form.ok) return showAccount(request, reply, id, form.errors, 422);
+    const result = setRoles(app.db, id, form.data.roles);
+    if (!result.ok) {
+      if (result.reason === 'not_found') throw new HttpError(404);
+      return showAccount(request, reply, id, { roles: request.t('error.last_admin') }, 422);
+    }
+    reply.flash('success', 'flash.roles_saved', { name: findAccount(app.db, id)!.name });
+    return reply.seeOther(`/admin/accounts/${id}`);
+  });
+
+  // ----- approvals -----
+  app.get('/admin/approvals', async function showApprovals(request, reply) {
+    return reply.page('admin/approvals', { title: request.t('admin.approvals'), pending: listPending(app.db) });
+  });
+
+  app.post('/admin/approvals/:id/approve', async function approve(request, reply) {
+    const result = approveAccount(app.db, app.mailer, idOf(request));
+    if (!result.ok) throw new HttpError(404);
+    app.wakeOutbox();
+    reply.flash('success', 'flash.approved', { name: result.account.name });
+    return reply.seeOther('/admin/approvals');
+  });
+
+  app.post('/admin/approvals/:id/reject', async function reject(request, reply) {
+    const result = rejectAccount(app.db, app.mailer, idOf(request));
+    if (!result.ok) throw new HttpError(404);
+    app.wakeOutbox();
+    reply.flash('success', 'flash.rejected', { name: result.account.name });
+    return reply.seeOther('/admin/approvals');
+  });
+
+  // ----- coop settings -----
+  const showSettings = (request: FastifyRequest, reply: FastifyReply, values: Record<string, string | boolean>, errors: FieldErrors = {}, status = 200) =>
+    reply.page('admin/settings', { title: request.t('admin.settings'), timeZones: TIME_ZONES, values, errors }, status);
+
+  app.get('/admin/settings', async function showSettingsPage(request, reply) {
+    const c = getCoop(app.db)!;
+    return showSettings(request, reply, {
+      name: c.name,
+      contactEmail: c.contactEmail,
+      defaultLocale: c.defaultLocale,
+      timeZone: c.timeZone,
+      requireApproval: c.requireApproval,
+    });
+  });
+
+  app.post('/admin/settings', async function saveSettings(request, reply) {
+    const form = parseForm(request.t, settingsSchema, request.body);
+    if (!form.ok) {
+      const values = echo(request.body);
+      return showSettings(request, reply, { ...values, requireApproval: values.requireApproval === 'on' }, form.errors, 422);
+    }
+    updateCoopSettings(app.db, form.data);
+    reply.flash('success', 'flash.settings_saved');
+    return reply.seeOther('/admin/settings');
+  });
+
+  // ----- email outbox -----
+  const showOutbox = (request: FastifyRequest, reply: FastifyReply, values: Record<string, string>, errors: FieldErrors = {}, status = 200) => {
+    const { status: filter } = outboxQuery.parse(request.query ?? {});
+    return reply.page(
+      'admin/outbox',
+      {
+        title: request.t('admin.outbox'),
+        emails: listOutbox(app.db, filter),
+        counts: outboxCounts(app.db),
+        filter: filter ?? '',
+        transport: app.config.smtpUrl ? 'smtp' : 'file',
+        mailDir: app.mailDir,
+        values,
+        errors,
+      },
+      status,
+    );
+  };
+
+  app.get('/admin/outbox', async function showOutboxPage(request, reply) {
+    return showOutbox(request, reply, { to: request.account!.email });
+  });
+
+  app.post('/admin/outbox/test', async function sendTestEmail(request, reply) {
+    const form = parseForm(request.t, testEmailSchema, request.body);
+    if (!form.ok) return showOutbox(request, reply, echo(request.body), form.errors, 422);
+    app.mailer.queue(app.db, { to: form.data.to, locale: request.locale, template: 'test' });
+    app.wakeOutbox();
+    reply.flash('success', 'flash.test_email_queued', { email: form.data.to });
+    return reply.seeOther('/admin/outbox');
+  });
+
+  app.post('/admin/outbox/:id/retry', async function retry(request, reply) {
+    if (!retryEmail(app.db, idOf(request))) throw new HttpError(404);
+    app.wakeOutbox();
+    reply.flash('success', 'flash.email_retry');
+    return reply.seeOther('/admin/outbox');
+  });
+};
+
+export default admin;

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { applyMigrations, openDatabase } from './db/index.js';
+import { seedDemo } from './demo.js';
+import { DEFAULT_SCRYPT } from './domain/passwords.js';
+import { purgeExpiredSessions } from './domain/sessions.js';
+
+/** Starts Carnet: config → database → migrations → app → listen, and closes cleanly on signals. */
+async function main(): Promise<void> {
+  const demo = process.argv.includes('--demo');
+  let config;
+  try {
+    config = loadConfig(process.env, { demo });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`carnet: ${err.message}`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const db = openDatabase(join(config.dataDir, 'carnet.db'));
+  applyMigrations(db);
+  const demoAccounts = demo ? await seedDemo(db, DEFAULT_SCRYPT) : [];
+  const app = await buildApp({ config, db, demoAccounts });
+
+  const purge = setInterval(() => purgeExpiredSessions(db), 3600_000);
+  purge.unref();
+
+  let closing = false;
+  const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info(`${signal} received, closing`);
+    clearInterval(purge);
+    try {
+      await app.close();
+    } finally {
+      db.$client.close();
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void close('SIGTERM'));
+  process.on('SIGINT', () => void close('SIGINT'));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+    purgeExpiredSessions(db);
+    if (demo) app.log.info(`demo mode: data in ${config.dataDir}`);
+  } catch (err) {
+    app.log.error(err);
+    db.$client.close();
+    process.exit(1);
+  }
+}
+
+void main();
