@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/index.js';
 import { hasAdmin } from './domain/coop.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './domain/passwords.js';
-import { translator, type MessageKey } from './i18n/index.js';
+import { fromAcceptLanguage, translator, type MessageKey } from './i18n/index.js';
 import { Mailer } from './mail/mailer.js';
 import type { Transport } from './mail/sender.js';
 import context, { DEFAULT_RATE_LIMITS, type DemoAccount, type RateLimits } from './plugins/context.js';
@@ -49,9 +49,14 @@ const BEFORE_SETUP = /^\/(setup|healthz|lang|static\/|favicon\.ico)/;
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? { level: opts.config.logLevel },
-    trustProxy: true,
+    // Trust X-Forwarded-For only from a reverse proxy on this machine or a private network,
+    // so that a client on the internet cannot dodge the rate limits by forging the header.
+    trustProxy: 'loopback, linklocal, uniquelocal',
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    // A malformed (%zz) or over-long URL part never reaches a route: answer with the 404 page
+    // rather than Fastify's JSON, which echoes the URL and speaks neither French nor English.
+    frameworkErrors: (_error, request, reply) => void errorPage(request, reply, 404),
   });
 
   await app.register(context, {
@@ -123,7 +128,7 @@ type ErrorStatus = 403 | 404 | 422 | 429 | 500;
 
 /** Renders the error page for a status in the visitor's language; never shows a stack trace. */
 async function errorPage(request: FastifyRequest, reply: FastifyReply, status: ErrorStatus, bodyKey?: MessageKey) {
-  const t = request.t ?? translator('fr');
+  const t = request.t ?? translator(fromAcceptLanguage(request.headers['accept-language']) ?? 'fr');
   const title = t(`errors.title.${status}` as MessageKey);
   const body = t(bodyKey ?? (`errors.body.${status}` as MessageKey));
   try {

@@ -52,7 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { demo?: 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(`Invalid ${name}: ${issue.message} (got ${JSON.stringify(cleaned[name] ?? '')})`);
+    throw new ConfigError(`Invalid ${name}: ${issue.message} (got ${shown(name, cleaned[name] ?? '')})`);
   }
   const e = parsed.data;
   const dataDir = resolve(e.DATA_DIR);
@@ -71,6 +71,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { demo?: 
     logLevel: e.LOG_LEVEL,
     demo,
   };
+}
+
+/** A bad value as the error line shows it: secrets and passwords never reach the logs. */
+function shown(name: string, value: string): string {
+  if (name === 'SESSION_SECRET') return `${value.length} characters`;
+  return JSON.stringify(value.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@'));
 }
 
 /** Generates the session secret once and keeps it in DATA_DIR, so sessions survive restarts. */

@@ -191,7 +191,8 @@ export function listAccounts(db: Db, opts: { q?: string; page: number; perPage: 
 export type SetRolesResult = { ok: true } | { ok: false; reason: 'not_found' | 'last_admin' };
 
 /** Replaces the roles of an account. The last admin cannot lose the admin role. */
-export function setRoles(db: Db, accountId: number, roles: Role[], now = Date.now()): SetRolesResult {
+export function setRoles(db: Db, accountId: number, wanted: Role[], now = Date.now()): SetRolesResult {
+  const roles = [...new Set(wanted)];
   return db.transaction(
     (tx) => {
       if (!findAccount(tx, accountId)) return { ok: false, reason: 'not_found' } as const;

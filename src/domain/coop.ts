@@ -37,6 +37,10 @@ export function setupCoop(db: Db, input: SetupInput, now = Date.now()): SetupRes
   return db.transaction(
     (tx) => {
       if (hasAdmin(tx)) return { ok: false, reason: 'already_set_up' } as const;
+      // Checked before any write: a refused setup must leave no coop row behind.
+      if (tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.email, input.adminEmail)).get()) {
+        return { ok: false, reason: 'email_taken' } as const;
+      }
       const values = {
         name: input.coopName,
         contactEmail: input.contactEmail,
@@ -46,9 +50,6 @@ export function setupCoop(db: Db, input: SetupInput, now = Date.now()): SetupRes
         updatedAt: now,
       };
       tx.insert(coop).values({ id: 1, createdAt: now, ...values }).onConflictDoUpdate({ target: coop.id, set: values }).run();
-      if (tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.email, input.adminEmail)).get()) {
-        return { ok: false, reason: 'email_taken' } as const;
-      }
       const accountId = tx
         .insert(accounts)
         .values({

@@ -41,7 +41,7 @@ export const phoneField = z.preprocess(
     .string()
     .trim()
     .max(30)
-    .regex(/^\+?[0-9][0-9 ().-]{4,}[0-9]$/, 'error.invalid_phone')
+    .regex(/^\+?[0-9(][0-9 ().-]{4,}[0-9]$/, 'error.invalid_phone')
     .optional(),
 );
 

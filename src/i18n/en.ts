@@ -5,6 +5,7 @@
 export const en = {
   'lang.name': 'English',
   'lang.switch': 'Language',
+  'lang.switch_prefix': 'Language: ',
   'lang.switch_to': 'Français',
   'app.name': 'Carnet',
   'app.tagline': 'Weekly orders for short food circuits',
@@ -77,7 +78,7 @@ export const en = {
   'errors.body.422': 'The request could not be understood. Go back and check what you entered.',
   'errors.body.429': 'Too many attempts in a short time. Wait a minute, then try again.',
   'errors.body.500': 'An unexpected error happened on our side. Nothing you did caused it. Try again in a moment; if it goes on, tell the coop.',
-  'errors.csrf': 'This form has expired (it was opened before you logged in or out, or too long ago). Go back, reload the page and send it again.',
+  'errors.csrf': 'This form has expired (it was opened before you logged in or out, or too long ago). Go back, reload the page and send it again. Carnet needs cookies to be allowed for this site.',
   'errors.login_required': 'Please log in to see this page.',
   'errors.back_home': 'Back to the home page',
 
@@ -119,7 +120,7 @@ export const en = {
   'login.forgot': 'Forgot your password?',
   'login.no_account': 'New here?',
   'login.demo_title': 'Demo accounts',
-  'login.demo_intro': 'This is a demo: log in with one of these accounts. Every password is {password}.',
+  'login.demo_intro': 'This is a demo: log in with one of these accounts. Every password is:',
 
   'forgot.title': 'Forgot your password',
   'forgot.intro': 'Enter the email of your account. If it has an account, we send it a link to choose a new password.',
@@ -171,7 +172,7 @@ export const en = {
   'admin.reject': 'Decline',
   'admin.settings_coop': 'The coop',
   'admin.require_approval': 'New members must be approved by an admin',
-  'admin.require_approval_hint': 'When checked, people who sign up can log in but cannot order until an admin approves them.',
+  'admin.require_approval_hint': 'When on, people who sign up can log in but cannot order until an admin approves them.',
   'admin.outbox_test_legend': 'Send a test email',
   'admin.outbox_test_to': 'Send to',
   'admin.outbox_test_submit': 'Send a test email',
@@ -188,6 +189,7 @@ export const en = {
   'admin.outbox_status.sent': 'sent',
   'admin.outbox_status.failed': 'failed',
   'admin.filter': 'Show',
+  'admin.filter_label': 'Show:',
   'admin.filter_all': 'all',
 
   'email.greeting': 'Hello {name},',

@@ -4,6 +4,7 @@ import type { Messages } from './en.js';
 export const fr: Messages = {
   'lang.name': 'Français',
   'lang.switch': 'Langue',
+  'lang.switch_prefix': 'Langue : ',
   'lang.switch_to': 'English',
   'app.name': 'Carnet',
   'app.tagline': 'Les commandes de la semaine en circuit court',
@@ -76,7 +77,7 @@ export const fr: Messages = {
   'errors.body.422': 'La demande n’a pas pu être comprise. Revenez en arrière et vérifiez votre saisie.',
   'errors.body.429': 'Trop de tentatives en peu de temps. Attendez une minute, puis réessayez.',
   'errors.body.500': 'Une erreur inattendue s’est produite de notre côté ; vous n’y êtes pour rien. Réessayez dans un instant ; si cela continue, prévenez la coopérative.',
-  'errors.csrf': 'Ce formulaire a expiré (il a été ouvert avant une connexion ou une déconnexion, ou il y a trop longtemps). Revenez en arrière, rechargez la page et renvoyez-le.',
+  'errors.csrf': 'Ce formulaire a expiré (il a été ouvert avant une connexion ou une déconnexion, ou il y a trop longtemps). Revenez en arrière, rechargez la page et renvoyez-le. Carnet a besoin que les cookies soient autorisés pour ce site.',
   'errors.login_required': 'Connectez-vous pour voir cette page.',
   'errors.back_home': 'Retour à l’accueil',
 
@@ -118,7 +119,7 @@ export const fr: Messages = {
   'login.forgot': 'Mot de passe oublié ?',
   'login.no_account': 'Pas encore de compte ?',
   'login.demo_title': 'Comptes de démonstration',
-  'login.demo_intro': 'Ceci est une démonstration : connectez-vous avec l’un de ces comptes. Le mot de passe est toujours {password}.',
+  'login.demo_intro': 'Ceci est une démonstration : connectez-vous avec l’un de ces comptes. Le mot de passe est toujours :',
 
   'forgot.title': 'Mot de passe oublié',
   'forgot.intro': 'Saisissez l’email de votre compte. S’il correspond à un compte, nous y envoyons un lien pour choisir un nouveau mot de passe.',
@@ -170,7 +171,7 @@ export const fr: Messages = {
   'admin.reject': 'Refuser',
   'admin.settings_coop': 'La coopérative',
   'admin.require_approval': 'Les nouveaux adhérent·es doivent être validé·es par un·e admin',
-  'admin.require_approval_hint': 'Si la case est cochée, les personnes qui s’inscrivent peuvent se connecter mais pas commander tant qu’un·e admin ne les a pas validées.',
+  'admin.require_approval_hint': 'Si l’option est activée, les personnes qui s’inscrivent peuvent se connecter mais pas commander tant qu’un·e admin ne les a pas validées.',
   'admin.outbox_test_legend': 'Envoyer un email de test',
   'admin.outbox_test_to': 'Destinataire',
   'admin.outbox_test_submit': 'Envoyer un email de test',
@@ -187,6 +188,7 @@ export const fr: Messages = {
   'admin.outbox_status.sent': 'envoyé',
   'admin.outbox_status.failed': 'en échec',
   'admin.filter': 'Afficher',
+  'admin.filter_label': 'Afficher :',
   'admin.filter_all': 'tous',
 
   'email.greeting': 'Bonjour {name},',

@@ -8,6 +8,13 @@ import { emailTemplates, type EmailContent, type EmailName, type EmailTemplates 
 
 const VIEWS = fileURLToPath(new URL('../../views/emails', import.meta.url));
 
+/** The plain-text part: the same content as the HTML, paragraphs separated by blank lines. */
+function plainText(m: { greeting: string | null; paragraphs: string[]; action: { url: string } | null; after: string[]; signature: string; footer: string; homeUrl: string }): string {
+  const parts = [m.greeting, ...m.paragraphs, m.action?.url, ...m.after, m.signature].filter((p): p is string => Boolean(p));
+  // "-- " (with the space) is the standard signature separator that mail readers recognise.
+  return parts.join('\n\n') + '\n\n-- \n' + m.footer + '\n' + m.homeUrl + '\n';
+}
+
 /** One email to queue: who gets it, in which language, and which template with what data. */
 export interface EmailRequest<N extends EmailName = EmailName> {
   to: string;
@@ -49,7 +56,8 @@ export class Mailer {
     const model = {
       lang: req.locale,
       subject: t(content.subject, params),
-      greeting: req.toName ? t('email.greeting', params) : null,
+      // The recipient's own name: params.name may be someone else's (an admin told about a sign-up).
+      greeting: req.toName ? t('email.greeting', { ...params, name: req.toName }) : null,
       paragraphs: content.paragraphs.map((k) => t(k, params)),
       action: content.action ? { label: t(content.action.label, params), url: content.action.url } : null,
       after: (content.after ?? []).map((k) => t(k, params)),
@@ -60,7 +68,7 @@ export class Mailer {
     return {
       subject: model.subject,
       html: this.eta.render('./message-html', model),
-      text: this.eta.render('./message-text', model),
+      text: plainText(model),
     };
   }
 

@@ -41,14 +41,7 @@ export interface AppContext {
 }
 
 declare module 'fastify' {
-  interface FastifyInstance {
-    config: Config;
-    db: Db;
-    mailer: Mailer;
-    scrypt: ScryptParams;
-    rateLimits: RateLimits;
-    demoAccounts: DemoAccount[];
-  }
+  interface FastifyInstance extends AppContext {}
 }
 
 /** Decorates the app with the shared context; every other plugin depends on it. */

@@ -18,7 +18,10 @@ export function fieldErrors(t: Translate, error: z.ZodError): FieldErrors {
 }
 
 function messageFor(t: Translate, issue: z.core.$ZodIssue): string {
-  if (issue.message.startsWith('error.')) return t(issue.message as MessageKey);
+  // A schema-level `{ error: 'error.required' }` is inherited by its length checks in zod 4, so
+  // length and type issues are worded from their code, never from that inherited message.
+  const structural = issue.code === 'too_small' || issue.code === 'too_big' || issue.code === 'invalid_type';
+  if (!structural && issue.message.startsWith('error.')) return t(issue.message as MessageKey);
   switch (issue.code) {
     case 'too_small':
       return Number(issue.minimum) <= 1 ? t('error.required') : t('error.too_short', { min: Number(issue.minimum) });
@@ -35,7 +38,8 @@ function messageFor(t: Translate, issue: z.core.$ZodIssue): string {
 
 /** Parses a submitted form with a schema; failures come back as translated field errors. */
 export function parseForm<S extends z.ZodType>(t: Translate, schema: S, body: unknown): FormResult<z.output<S>> {
-  const parsed = schema.safeParse(body ?? {});
+  // reportInput: without it zod 4 leaves issue.input out, and a wrongly typed value would read as missing.
+  const parsed = schema.safeParse(body ?? {}, { reportInput: true });
   return parsed.success ? { ok: true, data: parsed.data } : { ok: false, errors: fieldErrors(t, parsed.error) };
 }
 

@@ -16,9 +16,10 @@ const listQuery = z.object({
   q: z.string().max(100).optional().catch(undefined),
   page: z.coerce.number().int().min(1).max(100000).optional().catch(1),
 });
-// A checkbox list arrives as a string (one box), an array (several) or nothing (none).
+// A checkbox list arrives as a string (one box), an array (several) or nothing (none). A role sent
+// twice (hand-made or replayed form) counts once, or setRoles would insert it twice.
 const rolesSchema = z.object({
-  roles: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.enum(ROLES, { error: 'error.invalid_choice' })).max(3)),
+  roles: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? [...new Set(v)] : [v]), z.array(z.enum(ROLES, { error: 'error.invalid_choice' })).max(3)),
 });
 const settingsSchema = z.object({
   name: nameField,
