@@ -151,6 +151,8 @@ export class Client {
     await this.get('/login');
     const res = await this.post('/login', { email, password });
     if (res.statusCode !== 303) throw new Error(`login of ${email} failed with ${res.statusCode}`);
+    // Logging in rotates the session, so the next form needs the new page's CSRF token.
+    await this.get(String(res.headers.location));
     return this;
   }
 }

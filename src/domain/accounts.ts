@@ -213,6 +213,11 @@ export function setRoles(db: Db, accountId: number, wanted: Role[], now = Date.n
   );
 }
 
+/** How many sign-ups wait for an admin. */
+export function countPending(db: Db): number {
+  return db.select({ n: sql<number>`count(*)` }).from(accounts).where(eq(accounts.status, 'pending')).get()!.n;
+}
+
 /** Sign-ups waiting for an admin, oldest first. */
 export function listPending(db: Db): Account[] {
   return db.select().from(accounts).where(eq(accounts.status, 'pending')).orderBy(asc(accounts.createdAt), asc(accounts.id)).all();

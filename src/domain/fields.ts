@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isLocale, isTimeZone, LOCALES } from '../i18n/index.js';
+import { canonicalTimeZone, isLocale, isTimeZone, LOCALES } from '../i18n/index.js';
 
 /*
  * The rules for the values people type, shared by every form. Messages are i18n keys
@@ -59,7 +59,10 @@ export const passwordField = z.string({ error: 'error.required' }).min(1, 'error
 export const localeField = z.string({ error: 'error.required' }).refine(isLocale, 'error.invalid_choice').pipe(z.enum(LOCALES));
 
 /** An IANA time zone. */
-export const timeZoneField = z.string({ error: 'error.required' }).refine(isTimeZone, 'error.invalid_time_zone');
+export const timeZoneField = z
+  .string({ error: 'error.required' })
+  .refine(isTimeZone, 'error.invalid_time_zone')
+  .transform((tz) => canonicalTimeZone(tz));
 
 /** An HTML checkbox: present means true. */
 export const checkboxField = z.preprocess((v) => v === 'on' || v === 'true' || v === '1' || v === true, z.boolean());

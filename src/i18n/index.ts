@@ -80,11 +80,26 @@ export function formatters(locale: Locale, timeZone: string, currency: string): 
   return f;
 }
 
-/** Time zones this Node.js knows, for the setup and settings forms. */
-export const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone');
-const timeZoneSet = new Set(TIME_ZONES);
+/** Time zones offered in the setup and settings forms (UTC is missing from Intl's list on Node 20). */
+export const TIME_ZONES: readonly string[] = [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].sort();
 
-/** True when the value is an IANA time zone this Node.js knows. */
+/**
+ * True when the value is an IANA time zone name this Node.js knows, canonical or alias
+ * (Asia/Kolkata and Asia/Calcutta alike), so a zone saved under one Node.js version stays valid
+ * under the next. Offsets such as "+01:00" are refused: they ignore summer time.
+ */
 export function isTimeZone(value: string): boolean {
-  return timeZoneSet.has(value);
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value) || value.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The zone's name as Intl spells it ("europe/paris" → "Europe/Paris"); aliases keep their own name. */
+export function canonicalTimeZone(value: string): string {
+  const resolved = new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
+  return resolved.toLowerCase() === value.toLowerCase() ? resolved : value;
 }

@@ -34,7 +34,8 @@ export default fp(
     });
 
     app.addHook('preHandler', async (request) => {
-      if (SAFE_METHODS.has(request.method)) return;
+      // A POST to a URL that does not exist is a 404, not an expired form.
+      if (SAFE_METHODS.has(request.method) || request.is404) return;
       const body = request.body as Record<string, unknown> | undefined;
       const sent = request.headers['x-csrf-token'] ?? (body && typeof body === 'object' ? body._csrf : undefined);
       // A request without a session cookie cannot carry a token that matches anything.

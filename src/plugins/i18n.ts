@@ -26,6 +26,11 @@ export default fp(
     app.decorateRequest('fmt', null as unknown as Formatters);
 
     app.addHook('onRequest', async (request) => {
+      // The health check must reach its handler (and say 503) when the database is down.
+      if (request.routeOptions.config.bare) {
+        request.t = translator('en');
+        return;
+      }
       const theCoop = getCoop(app.db);
       const cookie = request.cookies[LANG_COOKIE];
       const locale: Locale =

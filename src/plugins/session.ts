@@ -26,6 +26,10 @@ export interface RequestSession {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route that must not touch the database before its handler (the health check). */
+    bare?: boolean;
+  }
   interface FastifyRequest {
     session: RequestSession;
     /** Shortcut for session.account. */
@@ -65,6 +69,10 @@ export default fp(
     app.decorateRequest('account', null);
 
     app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.config.bare) {
+        request.session = { token: '', idHash: null, account: null, flash: null, setCookie: false };
+        return;
+      }
       const raw = request.cookies[SESSION_COOKIE];
       const token = raw && TOKEN_SHAPE.test(raw) ? raw : undefined;
       const state = token ? findSession(app.db, token) : null;

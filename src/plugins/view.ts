@@ -12,6 +12,8 @@ declare module 'fastify' {
     isHtmx: boolean;
   }
   interface FastifyReply {
+    /** Values that every page of this request gets, set by a hook (e.g. the admin menu's counts). */
+    pageData: Record<string, unknown> | null;
     /** Renders views/<template>.eta with the page model every template shares. */
     page(template: string, data?: Record<string, unknown>, status?: number): Promise<string>;
   }
@@ -44,6 +46,7 @@ export default fp(
       reply.header('Vary', 'HX-Request');
     });
 
+    app.decorateReply('pageData', null);
     app.decorateReply('page', async function (template: string, data: Record<string, unknown> = {}, status = 200) {
       const request = this.request;
       const flash = request.takeFlash();
@@ -66,6 +69,7 @@ export default fp(
         isHtmx: request.isHtmx,
         errors: {},
         values: {},
+        ...this.pageData,
         ...data,
       };
       this.code(status).type('text/html; charset=utf-8');

@@ -163,10 +163,13 @@ t.test('time zone', async (t) => {
     timeZoneField,
     [
       ['Europe/Paris', 'Europe/Paris'],
+      ['europe/paris', 'Europe/Paris'],
+      ['UTC', 'UTC'],
+      ['Asia/Kolkata', 'Asia/Kolkata'],
       ['America/Martinique', 'America/Martinique'],
       ['Indian/Reunion', 'Indian/Reunion'],
     ],
-    [['Mars/Olympus', 'error.invalid_time_zone'], ['', 'error.invalid_time_zone'], ['europe/paris'], [undefined, 'error.required']],
+    [['Mars/Olympus', 'error.invalid_time_zone'], ['', 'error.invalid_time_zone'], ['+01:00', 'error.invalid_time_zone'], [undefined, 'error.required']],
   );
 });
 

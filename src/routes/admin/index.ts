@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES } from '../../db/schema/index.js';
-import { approveAccount, findAccount, listAccounts, listPending, rejectAccount, rolesOf, setRoles } from '../../domain/accounts.js';
+import { approveAccount, countPending, findAccount, listAccounts, listPending, rejectAccount, rolesOf, setRoles } from '../../domain/accounts.js';
 import { getCoop, updateCoopSettings } from '../../domain/coop.js';
 import { checkboxField, emailField, localeField, nameField, timeZoneField } from '../../domain/fields.js';
 import { TIME_ZONES } from '../../i18n/index.js';
@@ -41,13 +41,17 @@ function idOf(request: FastifyRequest): number {
 /** Administration: accounts and roles, sign-up approvals, coop settings, the email outbox. */
 const admin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
+  // The admin menu shows how many sign-ups wait, on every admin page.
+  app.addHook('preHandler', async (_request, reply) => {
+    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
+  });
 
   app.get('/admin', async function showDashboard(request, reply) {
     const counts = outboxCounts(app.db);
     return reply.page('admin/index', {
       title: request.t('admin.title'),
       accountTotal: listAccounts(app.db, { page: 1, perPage: 1 }).total,
-      pendingTotal: listPending(app.db).length,
+      pendingTotal: countPending(app.db),
       outbox: counts,
     });
   });

@@ -34,6 +34,8 @@ const auth: FastifyPluginAsync = async (app) => {
   });
 
   app.post('/signup', { config: { rateLimit: limits.signup } }, async function createAccount(request, reply) {
+    // Someone logged in (a double submit, or a second tab) is not signing up again.
+    if (request.account) return reply.seeOther('/');
     const form = parseForm(request.t, signupSchema, request.body);
     if (!form.ok) return showSignup(request, reply, echo(request.body), form.errors, 422);
     const { name, email, phone, password } = form.data;

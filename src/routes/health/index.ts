@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 
 /** GET /healthz: 200 when the database answers, 503 when it does not (for Docker and monitors). */
 const health: FastifyPluginAsync = async (app) => {
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { config: { bare: true } }, async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
     try {
       app.db.get(sql`select 1`);
