@@ -132,6 +132,6 @@ t.test('the layout gives htmx the token through hx-headers', async (t) => {
   const c = await clientFor(app, 'anonymous');
   const res = await c.get('/');
   const m = /hx-headers='\{"X-CSRF-Token": "([^"]+)"\}'/.exec(res.body);
-  t.ok(m, 'hx-headers is on the body');
+  t.ok(m, 'the page carries hx-headers with the token');
   t.equal(m?.[1], c.csrf, 'with the same token as the forms');
 });
