@@ -88,6 +88,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     allowedPath: (path) => path === '/htmx.min.js' || path === '/pico.min.css',
   });
 
+  app.decorateRequest('producer', null);
+
   // Until an admin exists, every page leads to first-run setup.
   let setupDone = false;
   app.addHook('onRequest', async (request, reply) => {

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
-import { accountRoles, accounts, coop } from '../db/schema/index.js';
+import { accountRoles, accounts, categories, coop, vatRates } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
 
 export type Coop = typeof coop.$inferSelect;
@@ -69,10 +69,45 @@ export function setupCoop(db: Db, input: SetupInput, now = Date.now()): SetupRes
           { accountId, role: 'member', grantedAt: now },
         ])
         .run();
+      seedCatalogDefaults(tx);
       return { ok: true, accountId } as const;
     },
     { behavior: 'immediate' },
   );
+}
+
+/** Categories a French short-circuit coop usually starts with; admins edit the list later. */
+export const DEFAULT_CATEGORIES: ReadonlyArray<{ fr: string; en: string }> = [
+  { fr: 'Légumes', en: 'Vegetables' },
+  { fr: 'Fruits', en: 'Fruit' },
+  { fr: 'Produits laitiers', en: 'Dairy' },
+  { fr: 'Œufs', en: 'Eggs' },
+  { fr: 'Viande', en: 'Meat' },
+  { fr: 'Volaille', en: 'Poultry' },
+  { fr: 'Poisson', en: 'Fish' },
+  { fr: 'Pain et boulangerie', en: 'Bread and bakery' },
+  { fr: 'Épicerie', en: 'Pantry' },
+  { fr: 'Miel et confitures', en: 'Honey and jams' },
+  { fr: 'Boissons', en: 'Drinks' },
+  { fr: 'Plantes et fleurs', en: 'Plants and flowers' },
+  { fr: 'Hygiène et entretien', en: 'Household' },
+];
+
+/** French VAT rates in basis points: 0 %, 2.1 %, 5.5 % (most food), 10 %, 20 %. */
+export const DEFAULT_VAT_RATES_BP: readonly number[] = [0, 210, 550, 1000, 2000];
+
+/** Fills empty category and VAT lists with the defaults (first-run setup). */
+export function seedCatalogDefaults(db: Db | Tx): void {
+  if (!db.select({ id: categories.id }).from(categories).limit(1).get()) {
+    db.insert(categories)
+      .values(DEFAULT_CATEGORIES.map((c, i) => ({ nameFr: c.fr, nameEn: c.en, position: (i + 1) * 10 })))
+      .run();
+  }
+  if (!db.select({ rateBp: vatRates.rateBp }).from(vatRates).limit(1).get()) {
+    db.insert(vatRates)
+      .values(DEFAULT_VAT_RATES_BP.map((rateBp) => ({ rateBp })))
+      .run();
+  }
 }
 
 /** The settings an admin can change after setup. */
@@ -82,6 +117,7 @@ export interface CoopSettings {
   defaultLocale: Locale;
   timeZone: string;
   requireApproval: boolean;
+  producerReminderHours?: number;
 }
 
 /** Saves the coop settings. */

@@ -18,6 +18,7 @@ export const en = {
   'nav.signup': 'Sign up',
   'nav.logout': 'Log out',
   'nav.account': 'My account',
+  'nav.producer': 'Producer area',
   'nav.admin': 'Administration',
 
   'flash.close': 'Dismiss',
@@ -67,6 +68,10 @@ export const en = {
   'error.wrong_password': 'This is not your current password.',
   'error.login_failed': 'Email or password is wrong.',
   'error.last_admin': 'This is the last admin: give the admin role to someone else first.',
+  'error.invalid_price': 'Enter a price such as 2.50 or 2,50.',
+  'error.price_range': 'Enter a price above 0 and at most 100,000.',
+  'error.invalid_quantity': 'Enter a whole number, such as 12.',
+  'error.quantity_range': 'Enter a number from 0 to 100,000.',
 
   'errors.title.403': 'Access refused',
   'errors.title.404': 'Page not found',

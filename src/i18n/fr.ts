@@ -17,6 +17,7 @@ export const fr: Messages = {
   'nav.signup': 'Créer un compte',
   'nav.logout': 'Se déconnecter',
   'nav.account': 'Mon compte',
+  'nav.producer': 'Espace producteur',
   'nav.admin': 'Administration',
 
   'flash.close': 'Fermer',
@@ -66,6 +67,10 @@ export const fr: Messages = {
   'error.wrong_password': 'Ce n’est pas votre mot de passe actuel.',
   'error.login_failed': 'Email ou mot de passe incorrect.',
   'error.last_admin': 'C’est le dernier compte admin : donnez d’abord le rôle admin à quelqu’un d’autre.',
+  'error.invalid_price': 'Saisissez un prix comme 2,50 ou 2.50.',
+  'error.price_range': 'Saisissez un prix supérieur à 0 et d’au plus 100 000.',
+  'error.invalid_quantity': 'Saisissez un nombre entier, par exemple 12.',
+  'error.quantity_range': 'Saisissez un nombre entre 0 et 100 000.',
 
   'errors.title.403': 'Accès refusé',
   'errors.title.404': 'Page introuvable',

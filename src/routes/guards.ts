@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Role } from '../db/schema/index.js';
+import { findManagedProducer, type Producer } from '../domain/producers.js';
 
 /** Thrown by guards; the error handler answers with the page for this status. */
 export class HttpError extends Error {
@@ -28,4 +30,26 @@ export function requireRole(role: Role) {
     if (reply.sent) return;
     if (!request.account?.roles.includes(role)) throw new HttpError(403);
   };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The producer named by :producerId, once requireManagedProducer has checked the account manages it. */
+    producer: Producer | null;
+  }
+}
+
+const producerParams = z.object({ producerId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+
+/**
+ * For routes under /producer/:producerId: the account must hold the producer role and manage that
+ * producer. Anything else — another producer's id, a made-up id — is a 404, never a hint.
+ */
+export async function requireManagedProducer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await requireRole('producer')(request, reply);
+  if (reply.sent) return;
+  const parsed = producerParams.safeParse(request.params);
+  const producer = parsed.success ? findManagedProducer(request.server.db, request.account!.id, parsed.data.producerId) : undefined;
+  if (!producer) throw new HttpError(404);
+  request.producer = producer;
 }

@@ -12,6 +12,8 @@ export const coop = sqliteTable(
     currency: text().notNull().default('EUR'),
     timeZone: text().notNull(),
     requireApproval: integer({ mode: 'boolean' }).notNull().default(false),
+    // hours before a cycle opens when producers who published nothing are reminded
+    producerReminderHours: integer().notNull().default(48),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },

@@ -2,3 +2,6 @@ export * from './coop.js';
 export * from './accounts.js';
 export * from './sessions.js';
 export * from './mail.js';
+export * from './producers.js';
+export * from './catalog.js';
+export * from './cycles.js';
