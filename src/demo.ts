@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from './db/index.js';
 import { accountRoles, accounts } from './db/schema/index.js';
 import { setupCoop } from './domain/coop.js';
+import { seedDemoCatalog } from './demo-catalog.js';
 import { hashPassword, type ScryptParams } from './domain/passwords.js';
 import type { DemoAccount } from './plugins/context.js';
 import { DEMO_PASSWORD } from './routes/auth/index.js';
@@ -13,8 +14,9 @@ const PEOPLE = [
 ] as const;
 
 /**
- * Fills an empty demo database with a coop and one account per role, all with the same
- * password, and returns the accounts to show on the login page. Running it again changes nothing.
+ * Fills an empty demo database with a coop, one account per role (all with the same password),
+ * five producers with their catalog, two pickup points and an open cycle with offers; returns the
+ * accounts to show on the login page. Running it again changes nothing.
  */
 export async function seedDemo(db: Db, scrypt: ScryptParams, now = Date.now()): Promise<DemoAccount[]> {
   const list = PEOPLE.map((p) => ({ email: p.email, role: p.role }));
@@ -31,15 +33,17 @@ export async function seedDemo(db: Db, scrypt: ScryptParams, now = Date.now()): 
     adminLocale: 'fr',
     passwordHash,
   });
-  db.transaction((tx) => {
-    for (const person of PEOPLE.slice(1)) {
+  const ids = db.transaction((tx) =>
+    PEOPLE.slice(1).map((person) => {
       const { id } = tx
         .insert(accounts)
         .values({ email: person.email, name: person.name, passwordHash, locale: 'fr', status: 'active', createdAt: now, updatedAt: now })
         .returning({ id: accounts.id })
         .get();
       tx.insert(accountRoles).values(person.roles.map((role) => ({ accountId: id, role, grantedAt: now }))).run();
-    }
-  });
+      return id;
+    }),
+  );
+  seedDemoCatalog(db, ids[0]!, now);
   return list;
 }
