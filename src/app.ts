@@ -16,14 +16,22 @@ import csrf, { CsrfError } from './plugins/csrf.js';
 import i18n from './plugins/i18n.js';
 import mail from './plugins/mail.js';
 import security from './plugins/security.js';
+import scheduler from './plugins/scheduler.js';
 import session from './plugins/session.js';
 import view from './plugins/view.js';
 import account from './routes/account/index.js';
+import categoriesAdmin from './routes/categories/index.js';
 import admin from './routes/admin/index.js';
 import auth from './routes/auth/index.js';
+import catalog from './routes/catalog/index.js';
+import cycles from './routes/cycles/index.js';
 import health from './routes/health/index.js';
 import home from './routes/home/index.js';
+import invitations from './routes/invitations/index.js';
 import lang from './routes/lang/index.js';
+import offers from './routes/offers/index.js';
+import pickupPoints from './routes/pickup-points/index.js';
+import producersAdmin from './routes/producers/index.js';
 import setup from './routes/setup/index.js';
 
 const STATIC = fileURLToPath(new URL('../static', import.meta.url));
@@ -38,6 +46,8 @@ export interface AppOptions {
   demoAccounts?: DemoAccount[];
   /** Run the outbox loop (default true). */
   sendMail?: boolean;
+  /** Run the cycle clock: due transitions and producer reminders, on start and every 30 s (default true). */
+  scheduler?: boolean;
   mailTransport?: Transport;
   logger?: boolean | object;
 }
@@ -76,6 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(i18n);
   await app.register(view);
   await app.register(mail, { send: opts.sendMail ?? true, ...(opts.mailTransport ? { transport: opts.mailTransport } : {}) });
+  await app.register(scheduler, { enabled: opts.scheduler ?? true });
 
   await app.register(fastifyStatic, { root: STATIC, prefix: '/static/', maxAge: '1d', index: false });
   // htmx and Pico are served from node_modules by this server, never from a CDN.
@@ -122,6 +133,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auth);
   await app.register(account);
   await app.register(admin);
+  await app.register(producersAdmin);
+  await app.register(invitations);
+  await app.register(pickupPoints);
+  await app.register(categoriesAdmin);
+  await app.register(offers);
+  await app.register(cycles);
+  await app.register(catalog);
 
   return app;
 }

@@ -42,6 +42,7 @@ export async function build(t: Test, opts: Partial<AppOptions> & { env?: NodeJS.
     db,
     scrypt: TEST_SCRYPT,
     sendMail: false,
+    scheduler: false,
     logger: false,
     rateLimits: { login: { max: 1000, timeWindow: 60_000 }, signup: { max: 1000, timeWindow: 60_000 }, reset: { max: 1000, timeWindow: 60_000 } },
     ...opts,

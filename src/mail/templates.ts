@@ -39,6 +39,24 @@ export const emailTemplates = {
     paragraphs: ['email.password_changed.body'],
     action: { label: 'forgot.title', url: p.forgotUrl },
   }),
+  producerInvitation: (p: { acceptUrl: string }): EmailContent => ({
+    subject: 'email.producer_invitation.subject',
+    paragraphs: ['email.producer_invitation.body'],
+    action: { label: 'email.producer_invitation.button', url: p.acceptUrl },
+    after: ['email.producer_invitation.ignore'],
+  }),
+  // Sale cycles: producers are told a sale is scheduled, and reminded if they published nothing.
+  cycleScheduled: (p: { offersUrl: string }): EmailContent => ({
+    subject: 'cycles.email.scheduled.subject',
+    paragraphs: ['cycles.email.scheduled.body'],
+    action: { label: 'cycles.email.publish_button', url: p.offersUrl },
+  }),
+  producerReminder: (p: { offersUrl: string }): EmailContent => ({
+    subject: 'cycles.email.reminder.subject',
+    paragraphs: ['cycles.email.reminder.body'],
+    action: { label: 'cycles.email.publish_button', url: p.offersUrl },
+    after: ['cycles.email.reminder.after'],
+  }),
 } satisfies Record<string, (p: never) => EmailContent>;
 
 export type EmailTemplates = typeof emailTemplates;

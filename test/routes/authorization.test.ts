@@ -6,6 +6,11 @@ import type { Test } from 'tap';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Db } from '../../src/db/index.js';
 import { requestPasswordReset } from '../../src/domain/password-reset.js';
+import { inviteToProducer } from '../../src/domain/producers.js';
+import { hashToken } from '../../src/domain/sessions.js';
+import { processPhoto, setProductPhoto } from '../../src/domain/photos.js';
+import sharp from 'sharp';
+import { toDateInput, toDateTimeLocal } from '../../src/domain/time.js';
 import { build, createAccount, loggedIn, text } from '../helper.js';
 import {
   ACTORS,
@@ -65,6 +70,80 @@ const adminAction = (location: string | ((ctx: Ctx) => string)) => (actor: Actor
 const accountAction = (location: string) => (actor: Actor) => (actor === 'anonymous' ? { status: 403 } : { status: 303, location });
 
 const loggedInGoHome = (actor: Actor) => (actor === 'anonymous' ? { status: 200 } : { status: 303, location: '/' });
+
+/*
+ * Catalog: the generic producer account manages "Ferme du matrix", which has one product. Producer
+ * pages send a visitor to log in; other accounts are refused (403 without the producer role).
+ */
+const catalogFarms = new WeakMap<Db, { producerId: number; productId: number }>();
+function catalogFarm(ctx: Ctx): { producerId: number; productId: number } {
+  let farm = catalogFarms.get(ctx.db);
+  if (!farm) {
+    const now = Date.now();
+    const producerId = (ctx.db.$client.prepare("insert into producers (name, created_at, updated_at) values ('Ferme du matrix', ?, ?) returning id").get(now, now) as { id: number }).id;
+    ctx.db.$client.prepare('insert into producer_accounts (producer_id, account_id, created_at) values (?, ?, ?)').run(producerId, ctx.ids.producer, now);
+    const productId = (
+      ctx.db.$client
+        .prepare("insert into products (producer_id, name, category_id, unit, price_cents, vat_rate_bp, created_at, updated_at) values (?, 'Carottes', (select id from categories where name_fr = 'Légumes'), 'bunch', 250, 550, ?, ?) returning id")
+        .get(producerId, now, now) as { id: number }
+    ).id;
+    farm = { producerId, productId };
+    catalogFarms.set(ctx.db, farm);
+  }
+  return farm;
+}
+function catalogProductForm(ctx: Ctx, name: string): Record<string, string> {
+  const category = ctx.db.$client.prepare("select id from categories where name_fr = 'Légumes'").get() as { id: number };
+  return { name, categoryId: String(category.id), unit: 'bunch', price: '2,50', vatRate: '5.5' };
+}
+/** Producer pages: a visitor logs in first; only the producer managing this producer gets it. */
+const producerPage = (url: string) => (actor: Actor, okStatus = 200) =>
+  actor === 'anonymous' ? { status: 303, location: loginFor(url) } : actor === 'producer' ? { status: okStatus } : { status: 403 };
+/** Producer actions: only the producer managing this producer; everyone else gets 403. */
+const producerAction = (location: string) => (actor: Actor) => (actor === 'producer' ? { status: 303, location } : { status: 403 });
+
+/*
+ * Weekly stock (offers): the generic producer account manages "Ferme des offres", with one product,
+ * an open cycle and an earlier closed one in which it offered that product (for "copy last").
+ */
+const offerFarms = new WeakMap<Db, { producerId: number; productId: number; cycleId: number }>();
+function offerFarm(ctx: Ctx): { producerId: number; productId: number; cycleId: number } {
+  let farm = offerFarms.get(ctx.db);
+  if (!farm) {
+    const now = Date.now();
+    const day = 24 * 3_600_000;
+    const one = <T>(sql: string, ...params: unknown[]) => ctx.db.$client.prepare(sql).get(...params) as T;
+    const producerId = one<{ id: number }>("insert into producers (name, created_at, updated_at) values ('Ferme des offres', ?, ?) returning id", now, now).id;
+    ctx.db.$client.prepare('insert into producer_accounts (producer_id, account_id, created_at) values (?, ?, ?)').run(producerId, ctx.ids.producer, now);
+    const productId = one<{ id: number }>(
+      "insert into products (producer_id, name, unit, price_cents, vat_rate_bp, created_at, updated_at) values (?, 'Poireaux', 'bunch', 250, 550, ?, ?) returning id",
+      producerId,
+      now,
+      now,
+    ).id;
+    const cycle = (name: string, status: string, opensAt: number) =>
+      one<{ id: number }>('insert into cycles (name, status, opens_at, closes_at, created_at, updated_at) values (?, ?, ?, ?, ?, ?) returning id', name, status, opensAt, opensAt + 3 * day, now, now).id;
+    const closed = cycle('Vente passée', 'closed', now - 8 * day);
+    const cycleId = cycle('Vente ouverte', 'open', now - day);
+    ctx.db.$client
+      .prepare('insert into offers (cycle_id, product_id, producer_id, quantity_available, price_cents, created_at, updated_at) values (?, ?, ?, 12, 240, ?, ?)')
+      .run(closed, productId, producerId, now, now);
+    farm = { producerId, productId, cycleId };
+    offerFarms.set(ctx.db, farm);
+  }
+  return farm;
+}
+const offersUrl = (ctx: Ctx) => `/producer/${offerFarm(ctx).producerId}/cycles/${offerFarm(ctx).cycleId}/offers`;
+const offerForm = (ctx: Ctx) => {
+  const id = offerFarm(ctx).productId;
+  return { [`offered[${id}]`]: 'on', [`quantity[${id}]`]: '7', [`price[${id}]`]: '2,30' };
+};
+const offeredNow = (ctx: Ctx) => count(ctx.db, 'offers', 'cycle_id = ? and product_id = ? and published = 1', offerFarm(ctx).cycleId, offerFarm(ctx).productId);
+/** Stock pages: a visitor logs in first; only the account managing this producer gets in (403 without the role). */
+const stockPage = (url: string) => (actor: Actor) =>
+  actor === 'anonymous' ? { status: 303, location: loginFor(url) } : actor === 'producer' ? { status: 200 } : { status: 403 };
+/** Stock actions: only the account managing this producer; everyone else gets 403. */
+const stockAction = (location: string) => (actor: Actor) => (actor === 'producer' ? { status: 303, location } : { status: 403 });
 
 const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/', expect: everyone(200) },
@@ -226,7 +305,425 @@ const ROUTES: RouteCase[] = [
     expect: adminAction('/admin/outbox'),
     after: (t, ctx) => t.equal(outboxFor(ctx.db, 'failed@example.org')[0]!.status, 'pending'),
   },
+  // ----- catalog (producer products, photos, CSV): the generic producer account manages one producer -----
+  {
+    method: 'GET',
+    path: '/producer',
+    url: (ctx) => (catalogFarm(ctx), '/producer'),
+    expect: (actor, ctx) => (actor === 'producer' ? { status: 303, location: `/producer/${catalogFarm(ctx).producerId}/products` } : producerPage('/producer')(actor)),
+  },
+  { method: 'GET', path: '/producer/:producerId/products', url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products`, expect: (actor, ctx) => producerPage(`/producer/${catalogFarm(ctx).producerId}/products`)(actor) },
+  { method: 'GET', path: '/producer/:producerId/products/new', url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/new`, expect: (actor, ctx) => producerPage(`/producer/${catalogFarm(ctx).producerId}/products/new`)(actor) },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/products',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products`,
+    form: (ctx) => catalogProductForm(ctx, 'Poireaux'),
+    expect: (actor, ctx) => producerAction(`/producer/${catalogFarm(ctx).producerId}/products`)(actor),
+    after: (t, ctx) => t.equal(count(ctx.db, 'products', "name = 'Poireaux'"), 1, 'the product is added'),
+  },
+  {
+    method: 'GET',
+    path: '/producer/:producerId/products/:productId/edit',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/${catalogFarm(ctx).productId}/edit`,
+    expect: (actor, ctx) => producerPage(`/producer/${catalogFarm(ctx).producerId}/products/${catalogFarm(ctx).productId}/edit`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/products/:productId',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/${catalogFarm(ctx).productId}`,
+    form: (ctx) => catalogProductForm(ctx, 'Carottes fanes'),
+    expect: (actor, ctx) => producerAction(`/producer/${catalogFarm(ctx).producerId}/products`)(actor),
+    after: (t, ctx) => t.equal(count(ctx.db, 'products', "name = 'Carottes fanes'"), 1, 'the product is renamed'),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/products/:productId/archive',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/${catalogFarm(ctx).productId}/archive`,
+    expect: (actor, ctx) => producerAction(`/producer/${catalogFarm(ctx).producerId}/products`)(actor),
+    after: (t, ctx) => t.equal(count(ctx.db, 'products', 'id = ? and active = 0', catalogFarm(ctx).productId), 1, 'archived'),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/products/:productId/unarchive',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/${catalogFarm(ctx).productId}/unarchive`,
+    expect: (actor, ctx) => producerAction(`/producer/${catalogFarm(ctx).producerId}/products`)(actor),
+    after: (t, ctx) => t.equal(count(ctx.db, 'products', 'id = ? and active = 1', catalogFarm(ctx).productId), 1, 'back on sale'),
+  },
+  {
+    method: 'GET',
+    path: '/photos/:file',
+    url: async (ctx) => {
+      const { productId, producerId } = catalogFarm(ctx);
+      const photo = await processPhoto(await sharp({ create: { width: 4, height: 4, channels: 3, background: '#080' } }).png().toBuffer());
+      if (photo.ok) setProductPhoto(ctx.db, ctx.app.config.dataDir, producerId, productId, photo.webp);
+      return `/photos/${(ctx.db.$client.prepare('select photo from products where id = ?').get(productId) as { photo: string }).photo}`;
+    },
+    expect: everyone(200),
+    after: (t, _c, _a, res) => t.equal(res.headers['content-type'], 'image/webp'),
+  },
+  {
+    method: 'GET',
+    path: '/producer/:producerId/products.csv',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products.csv`,
+    expect: (actor, ctx) => producerPage(`/producer/${catalogFarm(ctx).producerId}/products.csv`)(actor),
+    after: (t, _c, _a, res) => t.match(res.body, 'Carottes'),
+  },
+  {
+    method: 'GET',
+    path: '/producer/:producerId/products/import',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/import`,
+    expect: (actor, ctx) => producerPage(`/producer/${catalogFarm(ctx).producerId}/products/import`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/products/import',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/import`,
+    // Without a file the producer gets the form back with its error; others are refused first.
+    expect: (actor) => (actor === 'producer' ? { status: 422 } : { status: 403 }),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/products/import/confirm',
+    url: (ctx) => `/producer/${catalogFarm(ctx).producerId}/products/import/confirm`,
+    form: () => ({ csv: Buffer.from('name,category,unit,price,vat_rate\nNavets,Légumes,bunch,"2,10",5.5\n').toString('base64') }),
+    expect: (actor, ctx) => producerAction(`/producer/${catalogFarm(ctx).producerId}/products`)(actor),
+    after: (t, ctx) => t.equal(count(ctx.db, 'products', "name = 'Navets' and price_cents = 210"), 1, 'imported'),
+  },
+  // ----- weekly stock (offers): the generic producer account manages "Ferme des offres" -----
+  {
+    method: 'GET',
+    path: '/producer/:producerId/cycles',
+    url: (ctx) => `/producer/${offerFarm(ctx).producerId}/cycles`,
+    expect: (actor, ctx) => stockPage(`/producer/${offerFarm(ctx).producerId}/cycles`)(actor),
+    after: (t, _c, _a, res) => t.match(text(res.body), 'Vente ouverte'),
+  },
+  {
+    method: 'GET',
+    path: '/producer/:producerId/cycles/:cycleId/offers',
+    url: offersUrl,
+    expect: (actor, ctx) => stockPage(offersUrl(ctx))(actor),
+    after: (t, _c, _a, res) => t.match(text(res.body), 'Poireaux'),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/cycles/:cycleId/offers',
+    url: offersUrl,
+    form: offerForm,
+    expect: (actor, ctx) => stockAction(offersUrl(ctx))(actor),
+    after: (t, ctx) => t.equal(offeredNow(ctx), 1, 'the offer is published'),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/cycles/:cycleId/offers/copy-last',
+    url: (ctx) => offersUrl(ctx) + '/copy-last',
+    expect: (actor, ctx) => stockAction(offersUrl(ctx))(actor),
+    after: (t, ctx) => t.equal(offeredNow(ctx), 1, 'the last sale’s offer is copied'),
+  },
+  {
+    method: 'POST',
+    path: '/producer/:producerId/cycles/:cycleId/offers/:productId',
+    url: (ctx) => `${offersUrl(ctx)}/${offerFarm(ctx).productId}`,
+    form: offerForm,
+    expect: (actor, ctx) => stockAction(offersUrl(ctx))(actor),
+    after: (t, ctx) => t.equal(offeredNow(ctx), 1, 'the row is saved'),
+  },
+  // ----- producers, invitations, pickup points, categories and VAT rates (admin side of issue 3) -----
+  { method: 'GET', path: '/admin/producers', expect: adminPage('/admin/producers') },
+  { method: 'GET', path: '/admin/producers/new', expect: adminPage('/admin/producers/new') },
+  {
+    method: 'POST',
+    path: '/admin/producers',
+    form: () => ({ name: 'Ferme Nouvelle', siret: '732 829 320 00074', active: 'on' }),
+    expect: adminAction((ctx) => `/admin/producers/${issue3NextProducerId(ctx.db)}`),
+    after: (t, ctx) => t.equal(count(ctx.db, 'producers', "name = 'Ferme Nouvelle' and siret = '73282932000074'"), 1),
+  },
+  {
+    method: 'GET',
+    path: '/admin/producers/:id',
+    url: (ctx) => `/admin/producers/${issue3Farm(ctx.db)}`,
+    expect: (actor, ctx) => adminPage(`/admin/producers/${issue3Farm(ctx.db)}`)(actor),
+    after: (t, _c, _a, res) => t.match(text(res.body), 'Paul Producer'),
+  },
+  {
+    method: 'GET',
+    path: '/admin/producers/:id/edit',
+    url: (ctx) => `/admin/producers/${issue3Farm(ctx.db)}/edit`,
+    expect: (actor, ctx) => adminPage(`/admin/producers/${issue3Farm(ctx.db)}/edit`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/admin/producers/:id',
+    url: (ctx) => `/admin/producers/${issue3Farm(ctx.db)}`,
+    form: () => ({ name: 'Ferme Renommée', vatNumber: 'fr 44 732829320' }),
+    expect: adminAction((ctx) => `/admin/producers/${issue3Farm(ctx.db)}`),
+    after: (t, ctx) => t.equal(count(ctx.db, 'producers', "name = 'Ferme Renommée' and vat_number = 'FR44732829320' and active = 0"), 1),
+  },
+  {
+    method: 'POST',
+    path: '/admin/producers/:id/accounts/:accountId/remove',
+    url: (ctx) => `/admin/producers/${issue3Farm(ctx.db)}/accounts/${ctx.ids.producer}/remove`,
+    expect: adminAction((ctx) => `/admin/producers/${issue3Farm(ctx.db)}`),
+    after: (t, ctx) => t.same(rolesOf(ctx.db, ctx.ids.producer), ['member'], 'no producer left: the producer role goes'),
+  },
+  {
+    method: 'POST',
+    path: '/admin/producers/:id/invitations',
+    url: (ctx) => `/admin/producers/${issue3Farm(ctx.db)}/invitations`,
+    form: () => ({ email: 'invited@example.org' }),
+    expect: adminAction((ctx) => `/admin/producers/${issue3Farm(ctx.db)}`),
+    after: (t, ctx) => t.equal(outboxFor(ctx.db, 'invited@example.org').length, 1, 'the invitation is emailed'),
+  },
+  {
+    method: 'POST',
+    path: '/admin/producers/:id/invitations/:invitation/revoke',
+    url: (ctx) => {
+      const token = issue3Invitation(ctx, 'revoked@example.org').split('/').pop()!;
+      return `/admin/producers/${issue3Farm(ctx.db)}/invitations/${hashToken(token)}/revoke`;
+    },
+    expect: adminAction((ctx) => `/admin/producers/${issue3Farm(ctx.db)}`),
+    after: (t, ctx) => t.equal(count(ctx.db, 'producer_invitations'), 0),
+  },
+  {
+    method: 'GET',
+    path: '/invitations/:token',
+    url: (ctx, actor) => issue3Invitation(ctx, `see-${actor}@example.org`),
+    expect: everyone(200),
+  },
+  {
+    method: 'POST',
+    path: '/invitations/:token/accept',
+    url: (ctx, actor) => issue3Invitation(ctx, `accept-${actor}@example.org`) + '/accept',
+    expect: (actor) => (actor === 'anonymous' ? { status: 403 } : { status: 303, location: '/producer' }),
+    after: (t, ctx, actor) => t.ok(rolesOf(ctx.db, ctx.ids[actor as Exclude<Actor, 'anonymous'>]).includes('producer'), 'the producer role is granted'),
+  },
+  {
+    method: 'POST',
+    path: '/invitations/:token/signup',
+    url: (ctx, actor) => (issue3LastLink = issue3Invitation(ctx, `signup-${actor}@example.org`)) + '/signup',
+    form: () => ({ name: 'New Producer', password: PASSWORD, passwordConfirm: PASSWORD }),
+    // A logged-in account does not sign up again: it is sent back to accept as itself.
+    expect: (actor) => (actor === 'anonymous' ? { status: 303, location: '/producer' } : { status: 303, location: issue3LastLink }),
+    after: (t, ctx, actor) => t.equal(Boolean(accountRow(ctx.db, `signup-${actor}@example.org`)), actor === 'anonymous'),
+  },
+  { method: 'GET', path: '/admin/pickup-points', expect: adminPage('/admin/pickup-points') },
+  { method: 'GET', path: '/admin/pickup-points/new', expect: adminPage('/admin/pickup-points/new') },
+  {
+    method: 'POST',
+    path: '/admin/pickup-points',
+    form: () => ({ name: 'Mairie', address: '1 place de la Mairie', active: 'on' }),
+    expect: adminAction('/admin/pickup-points'),
+    after: (t, ctx) => t.equal(count(ctx.db, 'pickup_points', "name = 'Mairie'"), 1),
+  },
+  {
+    method: 'GET',
+    path: '/admin/pickup-points/:id',
+    url: (ctx) => `/admin/pickup-points/${issue3PickupPoint(ctx.db, 'Halles')}`,
+    expect: (actor, ctx) => adminPage(`/admin/pickup-points/${issue3PickupPoint(ctx.db, 'Halles')}`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/admin/pickup-points/:id',
+    url: (ctx) => `/admin/pickup-points/${issue3PickupPoint(ctx.db, 'Halles')}`,
+    form: () => ({ name: 'Halles (nord)', address: '2 rue des Halles' }),
+    expect: adminAction('/admin/pickup-points'),
+    after: (t, ctx) => t.equal(count(ctx.db, 'pickup_points', "name = 'Halles (nord)' and active = 0"), 1),
+  },
+  {
+    method: 'POST',
+    path: '/admin/pickup-points/:id/delete',
+    url: (ctx, actor) => `/admin/pickup-points/${issue3PickupPoint(ctx.db, 'Gone ' + actor)}/delete`,
+    expect: adminAction('/admin/pickup-points'),
+    after: (t, ctx) => t.equal(count(ctx.db, 'pickup_points', "name = 'Gone admin'"), 0),
+  },
+  { method: 'GET', path: '/admin/categories', expect: adminPage('/admin/categories') },
+  {
+    method: 'POST',
+    path: '/admin/categories',
+    form: () => ({ nameFr: 'Champignons', nameEn: 'Mushrooms' }),
+    expect: adminAction('/admin/categories'),
+    after: (t, ctx) => t.equal(count(ctx.db, 'categories', "name_en = 'Mushrooms'"), 1),
+  },
+  { method: 'GET', path: '/admin/categories/:id', url: () => '/admin/categories/1', expect: adminPage('/admin/categories/1') },
+  {
+    method: 'POST',
+    path: '/admin/categories/:id',
+    url: () => '/admin/categories/1',
+    form: () => ({ nameFr: 'Légumes frais', nameEn: 'Fresh vegetables', position: '5', active: 'on' }),
+    expect: adminAction('/admin/categories'),
+    after: (t, ctx) => t.equal(count(ctx.db, 'categories', "id = 1 and name_fr = 'Légumes frais' and position = 5"), 1),
+  },
+  { method: 'GET', path: '/admin/vat-rates', expect: adminPage('/admin/vat-rates') },
+  {
+    method: 'POST',
+    path: '/admin/vat-rates',
+    form: () => ({ rate: '19,6' }),
+    expect: adminAction('/admin/vat-rates'),
+    after: (t, ctx) => t.equal(count(ctx.db, 'vat_rates', 'rate_bp = 1960'), 1),
+  },
+  {
+    method: 'POST',
+    path: '/admin/vat-rates/:rateBp',
+    url: () => '/admin/vat-rates/210',
+    form: () => ({ active: 'false' }),
+    expect: adminAction('/admin/vat-rates'),
+    after: (t, ctx) => t.equal(count(ctx.db, 'vat_rates', 'rate_bp = 210 and active = 0'), 1),
+  },
+  // ----- sale cycles (admin): list, form, status actions, duplicate, overview -----
+  { method: 'GET', path: '/admin/cycles', expect: adminPage('/admin/cycles') },
+  { method: 'GET', path: '/admin/cycles/new', expect: adminPage('/admin/cycles/new') },
+  {
+    method: 'POST',
+    path: '/admin/cycles',
+    // The pickup point exists before the request, so that a refused one changes nothing.
+    url: (ctx) => (salesPoint(ctx.db), '/admin/cycles'),
+    form: (ctx) => salesForm(ctx.db, 'Vente matrice'),
+    expect: adminAction((ctx) => `/admin/cycles/${salesNextCycleId(ctx.db)}`),
+    after: (t, ctx) => t.equal(count(ctx.db, 'cycles', "name = 'Vente matrice' and status = 'draft'"), 1),
+  },
+  {
+    method: 'GET',
+    path: '/admin/cycles/distribution-row',
+    url: () => '/admin/cycles/distribution-row?index=3',
+    expect: adminPage('/admin/cycles/distribution-row?index=3'),
+    after: (t, _c, _a, res) => t.match(res.body, /name="dist-3-point"/),
+  },
+  {
+    method: 'GET',
+    path: '/admin/cycles/:id',
+    url: (ctx) => `/admin/cycles/${salesCycle(ctx.db, 'draft')}`,
+    expect: (actor, ctx) => adminPage(`/admin/cycles/${salesCycle(ctx.db, 'draft')}`)(actor),
+    after: (t, _c, _a, res) => t.match(text(res.body), 'Vente draft'),
+  },
+  {
+    method: 'GET',
+    path: '/admin/cycles/:id/edit',
+    url: (ctx) => `/admin/cycles/${salesCycle(ctx.db, 'draft')}/edit`,
+    expect: (actor, ctx) => adminPage(`/admin/cycles/${salesCycle(ctx.db, 'draft')}/edit`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/admin/cycles/:id/edit',
+    url: (ctx) => `/admin/cycles/${salesCycle(ctx.db, 'draft')}/edit`,
+    form: (ctx) => salesForm(ctx.db, 'Vente renommée'),
+    expect: adminAction((ctx) => `/admin/cycles/${salesCycle(ctx.db, 'draft')}`),
+    after: (t, ctx) => t.equal(count(ctx.db, 'cycles', "name = 'Vente renommée'"), 1),
+  },
+  ...(
+    [
+      ['schedule', 'draft', 'scheduled'],
+      ['unschedule', 'scheduled', 'draft'],
+      ['close', 'open', 'closed'],
+      ['finish', 'closed', 'done'],
+    ] as const
+  ).map(
+    ([action, from, to]): RouteCase => ({
+      method: 'POST',
+      path: `/admin/cycles/:id/${action}`,
+      url: (ctx) => `/admin/cycles/${salesCycle(ctx.db, from)}/${action}`,
+      expect: adminAction((ctx) => `/admin/cycles/${salesCycle(ctx.db, from)}`),
+      after: (t, ctx) => t.equal(count(ctx.db, 'cycles', 'id = ? and status = ?', salesCycle(ctx.db, from), to), 1, `${from} → ${to}`),
+    }),
+  ),
+  {
+    method: 'POST',
+    path: '/admin/cycles/:id/duplicate',
+    url: (ctx) => `/admin/cycles/${salesCycle(ctx.db, 'draft')}/duplicate`,
+    expect: adminAction((ctx) => `/admin/cycles/${salesNextCycleId(ctx.db)}`),
+    after: (t, ctx) => t.equal(count(ctx.db, 'cycles', "name = 'Vente draft (copie)' and status = 'draft'"), 1),
+  },
+  {
+    method: 'GET',
+    path: '/admin/cycles/:id/producers/:producerId',
+    url: (ctx) => `/admin/cycles/${salesCycle(ctx.db, 'draft')}/producers/${salesProducer(ctx.db)}`,
+    expect: (actor, ctx) => adminPage(`/admin/cycles/${salesCycle(ctx.db, 'draft')}/producers/${salesProducer(ctx.db)}`)(actor),
+    after: (t, _c, _a, res) => t.match(text(res.body), 'Ferme des ventes'),
+  },
 ];
+
+// ----- fixtures for the admin side of issue 3 (producers, invitations, pickup points) -----
+let issue3LastLink = '';
+
+/** The id the next producer will get. */
+function issue3NextProducerId(db: Db): number {
+  return (db.$client.prepare('select coalesce(max(id), 0) + 1 as id from producers').get() as { id: number }).id;
+}
+
+/** "Ferme Matrice", managed by the cast's producer; created on first use in each test. */
+function issue3Farm(db: Db): number {
+  const row = db.$client.prepare("select id from producers where name = 'Ferme Matrice'").get() as { id: number } | undefined;
+  if (row) return row.id;
+  const now = Date.now();
+  const id = Number(db.$client.prepare("insert into producers (name, created_at, updated_at) values ('Ferme Matrice', ?, ?)").run(now, now).lastInsertRowid);
+  const producer = (db.$client.prepare('select id from accounts where email = ?').get(EMAILS.producer) as { id: number }).id;
+  db.$client.prepare('insert into producer_accounts (producer_id, account_id, created_at) values (?, ?, ?)').run(id, producer, now);
+  return id;
+}
+
+/** A fresh invitation to manage Ferme Matrice; returns its link's path. */
+function issue3Invitation(ctx: Ctx, email: string): string {
+  const result = inviteToProducer(ctx.db, ctx.app.mailer, { producerId: issue3Farm(ctx.db), email, invitedBy: { id: ctx.ids.admin, name: 'Ada Admin' }, locale: 'fr' });
+  if (!result.ok) throw new Error('invite failed: ' + result.reason);
+  return `/invitations/${result.token}`;
+}
+
+/** A pickup point by name, created on first use. */
+function issue3PickupPoint(db: Db, name: string): number {
+  const row = db.$client.prepare('select id from pickup_points where name = ?').get(name) as { id: number } | undefined;
+  if (row) return row.id;
+  const now = Date.now();
+  return Number(db.$client.prepare("insert into pickup_points (name, address, created_at, updated_at) values (?, '1 rue', ?, ?)").run(name, now, now).lastInsertRowid);
+}
+
+// ----- fixtures for sale cycles (admin) -----
+const SALES_H = 3_600_000;
+
+/** The pickup point of the sale fixtures, created on first use. */
+function salesPoint(db: Db): number {
+  const row = db.$client.prepare("select id from pickup_points where name = 'Halle des ventes'").get() as { id: number } | undefined;
+  if (row) return row.id;
+  return Number(db.$client.prepare("insert into pickup_points (name, address, created_at, updated_at) values ('Halle des ventes', '1 rue', 0, 0)").run().lastInsertRowid);
+}
+
+/** A producer for the overview's offers page, created on first use. */
+function salesProducer(db: Db): number {
+  const row = db.$client.prepare("select id from producers where name = 'Ferme des ventes'").get() as { id: number } | undefined;
+  if (row) return row.id;
+  return Number(db.$client.prepare("insert into producers (name, created_at, updated_at) values ('Ferme des ventes', 0, 0)").run().lastInsertRowid);
+}
+
+/** "Vente <status>", one per status and test, with one distribution after it closes. */
+function salesCycle(db: Db, status: 'draft' | 'scheduled' | 'open' | 'closed'): number {
+  const name = 'Vente ' + status;
+  const row = db.$client.prepare('select id from cycles where name = ?').get(name) as { id: number } | undefined;
+  if (row) return row.id;
+  const opensAt = status === 'open' ? Date.now() - 24 * SALES_H : status === 'closed' ? Date.now() - 72 * SALES_H : Date.now() + 48 * SALES_H;
+  const closesAt = status === 'closed' ? Date.now() - 48 * SALES_H : opensAt + 96 * SALES_H;
+  const id = Number(
+    db.$client.prepare('insert into cycles (name, opens_at, closes_at, status, created_at, updated_at) values (?, ?, ?, ?, 0, 0)').run(name, opensAt, closesAt, status).lastInsertRowid,
+  );
+  db.$client.prepare('insert into distributions (cycle_id, pickup_point_id, starts_at, ends_at) values (?, ?, ?, ?)').run(id, salesPoint(db), closesAt + 24 * SALES_H, closesAt + 26 * SALES_H);
+  return id;
+}
+
+/** The id the next cycle will get. */
+function salesNextCycleId(db: Db): number {
+  return (db.$client.prepare('select coalesce(max(id), 0) + 1 as id from cycles').get() as { id: number }).id;
+}
+
+/** A valid cycle form: opens in 3 days, closes in 5, one distribution on day 7 (Paris time). */
+function salesForm(db: Db, name: string): Record<string, string> {
+  const at = (days: number) => Math.floor((Date.now() + days * 24 * SALES_H) / SALES_H) * SALES_H;
+  return {
+    name,
+    opensAt: toDateTimeLocal(at(3), 'Europe/Paris'),
+    closesAt: toDateTimeLocal(at(5), 'Europe/Paris'),
+    'dist-0-point': String(salesPoint(db)),
+    'dist-0-date': toDateInput(at(7), 'Europe/Paris'),
+    'dist-0-start': '17:00',
+    'dist-0-end': '19:00',
+  };
+}
 
 async function setUp(t: Test): Promise<Ctx> {
   const { app, db } = await build(t);

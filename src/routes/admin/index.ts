@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ROLES } from '../../db/schema/index.js';
 import { approveAccount, countPending, findAccount, listAccounts, listPending, rejectAccount, rolesOf, setRoles } from '../../domain/accounts.js';
 import { getCoop, updateCoopSettings } from '../../domain/coop.js';
+import { reminderHoursField } from '../../domain/cycles.js';
 import { checkboxField, emailField, localeField, nameField, timeZoneField } from '../../domain/fields.js';
 import { TIME_ZONES } from '../../i18n/index.js';
 import { listOutbox, outboxCounts, retryEmail } from '../../mail/outbox.js';
@@ -27,6 +28,8 @@ const settingsSchema = z.object({
   defaultLocale: localeField,
   timeZone: timeZoneField,
   requireApproval: checkboxField,
+  // Absent from an older form: the saved value is kept.
+  producerReminderHours: reminderHoursField.optional(),
 });
 const testEmailSchema = z.object({ to: emailField });
 const outboxQuery = z.object({ status: z.enum(['pending', 'sent', 'failed']).optional().catch(undefined) });
@@ -128,6 +131,7 @@ const admin: FastifyPluginAsync = async (app) => {
       defaultLocale: c.defaultLocale,
       timeZone: c.timeZone,
       requireApproval: c.requireApproval,
+      producerReminderHours: String(c.producerReminderHours),
     });
   });
 

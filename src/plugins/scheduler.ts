@@ -1,0 +1,57 @@
+import fp from 'fastify-plugin';
+import { applyDueTransitions, type DueReport } from '../domain/cycles.js';
+
+/** How often the clock looks for due transitions and reminders. */
+export const SCHEDULER_INTERVAL_MS = 30_000;
+
+export interface SchedulerOptions {
+  /** Run the clock (off in tests, which call applyDueTransitions themselves). */
+  enabled: boolean;
+  intervalMs?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Applies what fell due now (the scheduler's tick); exposed so a tick can be forced. */
+    runScheduler(now?: number): DueReport | null;
+  }
+}
+
+/**
+ * The cycle clock: opens, closes and finishes cycles on time and reminds producers. It runs once
+ * when the app is ready, so that what fell due while the server was down is applied on start,
+ * then every 30 seconds; it stops when the app closes.
+ */
+export default fp<SchedulerOptions>(
+  async (app, opts) => {
+    const tick = (now = Date.now()): DueReport | null => {
+      try {
+        const report = applyDueTransitions(app.db, app.mailer, now);
+        for (const t of report.transitions) app.log.info({ cycleId: t.cycleId, from: t.from, to: t.to, event: t.event }, 'cycle status changed');
+        const emails = report.reminders.reduce((n, r) => n + r.emails, 0);
+        if (report.reminders.length) app.log.info({ cycles: report.reminders.length, emails }, 'producer reminders queued');
+        if (emails > 0) app.wakeOutbox();
+        return report;
+      } catch (err) {
+        // A failed tick (database busy, disk full) is retried at the next one; the app keeps serving.
+        app.log.error({ err }, 'scheduler tick failed');
+        return null;
+      }
+    };
+    app.decorate('runScheduler', tick);
+    if (!opts.enabled) return;
+
+    let timer: NodeJS.Timeout | undefined;
+    app.addHook('onReady', async () => {
+      tick();
+      timer = setInterval(() => tick(), opts.intervalMs ?? SCHEDULER_INTERVAL_MS);
+      // The clock alone never keeps the process alive.
+      timer.unref();
+    });
+    app.addHook('onClose', async () => {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    });
+  },
+  { name: 'carnet-scheduler', dependencies: ['carnet-context', 'carnet-mail'] },
+);
