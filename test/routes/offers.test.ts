@@ -284,7 +284,7 @@ t.test('an open cycle shows what is ordered and what is left', async (t) => {
   t.match(page, fr('offers.col_ordered'));
   t.match(page, fr('offers.col_left'));
   t.match(page, fr('offers.open_notice'));
-  t.match(res.body, /<td>3<\/td>\s*<td>7<\/td>/, '3 ordered, 7 left');
+  t.match(res.body, /<td[^>]*>3<\/td>\s*<td[^>]*>7<\/td>/, '3 ordered, 7 left');
 });
 
 t.test('a product without any catalog: an empty state with the next step', async (t) => {
@@ -457,7 +457,7 @@ t.test('with htmx each row saves by itself and comes back as a fragment', async 
   // Lowering to exactly what is ordered is fine; the row then shows 0 left.
   res = await htmxPost(a, `${url}/${w.p.tomme}`, { [`offered[${w.p.tomme}]`]: 'on', [`quantity[${w.p.tomme}]`]: '3', [`price[${w.p.tomme}]`]: '22' });
   t.equal(res.statusCode, 200);
-  t.match(res.body, /<td>3<\/td>\s*<td>0<\/td>/);
+  t.match(res.body, /<td[^>]*>3<\/td>\s*<td[^>]*>0<\/td>/);
 
   // Without the CSRF header the request is refused.
   const noToken = await w.app.inject({
@@ -494,7 +494,7 @@ t.test('closed and done cycles are read-only', async (t) => {
   t.match(page, fr('offers.read_only_notice'));
   t.match(page, 'Carottes');
   t.match(page, '1,90');
-  t.match(res.body, /<td>6<\/td>\s*<td>4<\/td>/, '6 ordered, 4 left');
+  t.match(res.body, /<td[^>]*>6<\/td>\s*<td[^>]*>4<\/td>/, '6 ordered, 4 left');
   t.notMatch(res.body, 'id="offers-form"');
   t.notMatch(res.body, 'hx-post');
   t.notMatch(res.body, /<input type="(text|checkbox)"/);
