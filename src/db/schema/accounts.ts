@@ -13,6 +13,8 @@ export const accounts = sqliteTable(
     locale: text({ enum: ['fr', 'en'] }).notNull(),
     // pending: signed up while the coop requires approval; active: may use what its roles allow
     status: text({ enum: ['pending', 'active'] }).notNull().default('active'),
+    // the member asked to be emailed when a sale opens
+    notifyCycleOpen: integer({ mode: 'boolean' }).notNull().default(false),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },

@@ -14,6 +14,14 @@ export const coop = sqliteTable(
     requireApproval: integer({ mode: 'boolean' }).notNull().default(false),
     // hours before a cycle opens when producers who published nothing are reminded
     producerReminderHours: integer().notNull().default(48),
+    // hours before a cycle closes when members with an unplaced basket are reminded
+    closingReminderHours: integer().notNull().default(24),
+    // visitors may browse the shop without an account (they log in to order)
+    allowAnonymousBrowsing: integer({ mode: 'boolean' }).notNull().default(false),
+    // accepted at pickup, comma-separated among cash, cheque, transfer, card
+    paymentMethods: text().notNull().default('cash,cheque'),
+    // shown with orders when transfers are accepted: holder, IBAN, BIC
+    bankDetails: text().notNull().default(''),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },

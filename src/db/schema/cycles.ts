@@ -30,6 +30,9 @@ export const cycles = sqliteTable(
     // when producers were told the cycle is scheduled, and reminded to publish
     scheduledNoticeAt: integer(),
     producerReminderAt: integer(),
+    // when opted-in members were told the sale is open, and members with a basket reminded to place it
+    openNoticeAt: integer(),
+    closingReminderAt: integer(),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },

@@ -5,3 +5,4 @@ export * from './mail.js';
 export * from './producers.js';
 export * from './catalog.js';
 export * from './cycles.js';
+export * from './orders.js';
