@@ -332,7 +332,10 @@ const offersRoutes: FastifyPluginAsync = async (app) => {
     }
     // An archived product just withdrawn is no longer listed: its row stays until the page reloads.
     const [saved] = offerRows(app.db, producerId, cycleId, locale, productId);
-    return showRow(request, reply, cycle, rowView(t, locale, saved ?? { ...row, offer: null }, undefined, {}, message));
+    // An unticked row keeps what was typed in it (nothing of it is stored): a producer who types the
+    // quantity or ticks "unlimited" before ticking the product must not see it wiped.
+    const typedIn = parsed.input.offered ? undefined : raw;
+    return showRow(request, reply, cycle, rowView(t, locale, saved ?? { ...row, offer: null }, typedIn, {}, message));
   });
 
   const showRow = (request: FastifyRequest, reply: FastifyReply, cycle: ProducerCycle, row: RowView, status = 200) =>
