@@ -30,9 +30,11 @@ import home from './routes/home/index.js';
 import invitations from './routes/invitations/index.js';
 import lang from './routes/lang/index.js';
 import offers from './routes/offers/index.js';
+import ordersRoutes from './routes/orders/index.js';
 import pickupPoints from './routes/pickup-points/index.js';
 import producersAdmin from './routes/producers/index.js';
 import setup from './routes/setup/index.js';
+import shop from './routes/shop/index.js';
 
 const STATIC = fileURLToPath(new URL('../static', import.meta.url));
 const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
@@ -140,6 +142,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(offers);
   await app.register(cycles);
   await app.register(catalog);
+  await app.register(ordersRoutes);
+  await app.register(shop);
 
   return app;
 }

@@ -1,5 +1,24 @@
+import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from './db/index.js';
-import { categories, cycles, distributions, offers, pickupPoints, producerAccounts, producers, products, type SaleUnit } from './db/schema/index.js';
+import {
+  accountRoles,
+  accounts,
+  basketItems,
+  baskets,
+  categories,
+  cycles,
+  distributions,
+  offers,
+  orders,
+  outbox,
+  pickupPoints,
+  producerAccounts,
+  producers,
+  products,
+  type SaleUnit,
+} from './db/schema/index.js';
+import { newOrderToken, placeOrder } from './domain/orders.js';
+import { Mailer } from './mail/mailer.js';
 
 interface DemoProduct {
   name: string;
@@ -219,4 +238,56 @@ export function seedDemoCatalog(db: Db, producerAccountId: number, now = Date.no
       }
     });
   });
+}
+
+const MEMBERS = [
+  'Nadia Benali', 'Hugo Lefèvre', 'Maëlle Roux', 'Karim Haddad', 'Sophie Chevalier', 'Lucas Fontaine',
+  'Élodie Garnier', 'Bastien Morel', 'Aïcha Diallo', 'Romain Perrin', 'Chloé Marchand', 'Yann Le Goff',
+];
+
+/**
+ * Gives the demo's open cycle a life: twelve members with placed orders (through the real
+ * placeOrder, so stock is taken exactly as in production) and a few baskets not yet placed,
+ * including one for the demo member. Their confirmation emails are marked sent, so the demo does
+ * not write a dozen email files on its first start.
+ */
+export function seedDemoOrders(db: Db, passwordHash: string, demoMemberId: number, now = Date.now()): void {
+  const cycle = db.select().from(cycles).where(eq(cycles.status, 'open')).get();
+  if (!cycle || db.select({ id: orders.id }).from(orders).limit(1).get()) return;
+  const mailer = new Mailer('http://localhost:3000');
+  const offerIds = db.select({ id: offers.id }).from(offers).where(eq(offers.cycleId, cycle.id)).orderBy(asc(offers.id)).all().map((o) => o.id);
+  const distributionIds = db.select({ id: distributions.id }).from(distributions).where(eq(distributions.cycleId, cycle.id)).all().map((d) => d.id);
+  const outboxBefore = db.select({ n: sql<number>`coalesce(max(${outbox.id}), 0)` }).from(outbox).get()!.n;
+  // A small deterministic generator: the same demo every time.
+  let seed = 42;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const fillBasket = (accountId: number, lines: number) => {
+    const distributionId = distributionIds[next(distributionIds.length)]!;
+    db.insert(baskets).values({ accountId, cycleId: cycle.id, distributionId, updatedAt: now }).onConflictDoNothing().run();
+    const chosen = new Set<number>();
+    while (chosen.size < lines) chosen.add(offerIds[next(offerIds.length)]!);
+    for (const offerId of chosen) {
+      db.insert(basketItems).values({ accountId, cycleId: cycle.id, offerId, quantity: 1 + next(2), updatedAt: now }).run();
+    }
+    return distributionId;
+  };
+  MEMBERS.forEach((name, i) => {
+    const email = name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z]+/g, '.') + '@demo.carnet.coop';
+    const { id } = db
+      .insert(accounts)
+      .values({ email, name, passwordHash, locale: i % 4 === 3 ? 'en' : 'fr', status: 'active', createdAt: now - 30 * DAY, updatedAt: now })
+      .returning({ id: accounts.id })
+      .get();
+    db.insert(accountRoles).values({ accountId: id, role: 'member', grantedAt: now }).run();
+    const distributionId = fillBasket(id, 2 + next(5));
+    // Most members have placed their order; the last three have only filled a basket.
+    if (i < MEMBERS.length - 3) placeOrder(db, mailer, { accountId: id, cycleId: cycle.id, distributionId, token: newOrderToken() }, now - next(48) * HOUR);
+  });
+  const distributionId = fillBasket(demoMemberId, 3);
+  placeOrder(db, mailer, { accountId: demoMemberId, cycleId: cycle.id, distributionId, token: newOrderToken() }, now - 2 * HOUR);
+  fillBasket(demoMemberId, 1);
+  db.update(outbox).set({ status: 'sent', sentAt: now }).where(gt(outbox.id, outboxBefore)).run();
 }

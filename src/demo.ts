@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from './db/index.js';
 import { accountRoles, accounts } from './db/schema/index.js';
 import { setupCoop } from './domain/coop.js';
-import { seedDemoCatalog } from './demo-catalog.js';
+import { seedDemoCatalog, seedDemoOrders } from './demo-catalog.js';
 import { hashPassword, type ScryptParams } from './domain/passwords.js';
 import type { DemoAccount } from './plugins/context.js';
 import { DEMO_PASSWORD } from './routes/auth/index.js';
@@ -15,7 +15,8 @@ const PEOPLE = [
 
 /**
  * Fills an empty demo database with a coop, one account per role (all with the same password),
- * five producers with their catalog, two pickup points and an open cycle with offers; returns the
+ * five producers with their catalog, two pickup points, an open cycle with offers, and members
+ * with placed orders and baskets; returns the
  * accounts to show on the login page. Running it again changes nothing.
  */
 export async function seedDemo(db: Db, scrypt: ScryptParams, now = Date.now()): Promise<DemoAccount[]> {
@@ -45,5 +46,6 @@ export async function seedDemo(db: Db, scrypt: ScryptParams, now = Date.now()): 
     }),
   );
   seedDemoCatalog(db, ids[0]!, now);
+  seedDemoOrders(db, passwordHash, ids[1]!, now);
   return list;
 }

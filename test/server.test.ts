@@ -219,5 +219,9 @@ t.test('demo mode: the login page lists the demo accounts, and they log in', asy
   }
   const db = new Database(join(dir, 'carnet.db'), { readonly: true });
   t.teardown(() => db.close());
-  t.equal(db.prepare('select count(*) from accounts').pluck().get(), 3, 'seeding twice creates nothing more');
+  // the demo: 3 role accounts and 12 members, 5 producers, 10 placed orders; a second start adds none
+  const counts = db
+    .prepare("select (select count(*) from accounts) accounts, (select count(*) from producers) producers, (select count(*) from orders where status = 'placed') orders")
+    .get();
+  t.same(counts, { accounts: 15, producers: 5, orders: 10 }, 'seeding twice creates nothing more');
 });

@@ -33,6 +33,8 @@ export interface SignUpInput {
   phone?: string | undefined;
   passwordHash: string;
   locale: Locale;
+  /** Email me when a sale opens (unticked unless asked). */
+  notifyCycleOpen?: boolean | undefined;
 }
 
 export type SignUpResult = { ok: true; account: Account } | { ok: false; reason: 'email_taken' };
@@ -55,6 +57,7 @@ export function signUp(db: Db, mailer: Mailer, input: SignUpInput, now = Date.no
           passwordHash: input.passwordHash,
           locale: input.locale,
           status: pending ? 'pending' : 'active',
+          notifyCycleOpen: input.notifyCycleOpen ?? false,
           createdAt: now,
           updatedAt: now,
         })
@@ -104,6 +107,8 @@ export interface ProfileInput {
   email: string;
   phone?: string | undefined;
   locale: Locale;
+  /** Email me when a sale opens; left as it is when undefined. */
+  notifyCycleOpen?: boolean | undefined;
 }
 
 /** Saves a person's own details; the email must stay unique. */
@@ -113,7 +118,7 @@ export function updateProfile(db: Db, accountId: number, input: ProfileInput, no
       const other = findAccountByEmail(tx, input.email);
       if (other && other.id !== accountId) return { ok: false, reason: 'email_taken' } as const;
       tx.update(accounts)
-        .set({ name: input.name, email: input.email, phone: input.phone ?? null, locale: input.locale, updatedAt: now })
+        .set({ name: input.name, email: input.email, phone: input.phone ?? null, locale: input.locale, notifyCycleOpen: input.notifyCycleOpen, updatedAt: now })
         .where(eq(accounts.id, accountId))
         .run();
       return { ok: true } as const;

@@ -118,6 +118,12 @@ export interface CoopSettings {
   timeZone: string;
   requireApproval: boolean;
   producerReminderHours?: number;
+  /** Visitors may browse the shop without an account. */
+  allowAnonymousBrowsing?: boolean;
+  closingReminderHours?: number;
+  /** Comma-separated among cash, cheque, transfer, card. */
+  paymentMethods?: string;
+  bankDetails?: string;
 }
 
 /** Saves the coop settings. */

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/index.js';
-import { accounts, cycles, distributions, offers, pickupPoints, producerAccounts, producers, products, type CycleStatus } from '../db/schema/index.js';
+import { accounts, cycles, distributions, offers, orders, pickupPoints, producerAccounts, producers, products, type CycleStatus } from '../db/schema/index.js';
 import { formatters, type Locale, type MessageKey, type Params } from '../i18n/index.js';
 import type { Mailer } from '../mail/mailer.js';
 import { getCoop } from './coop.js';
@@ -289,7 +289,10 @@ export function validateCycleForm(
       continue; // already kept above, unchanged
     }
     if (existingRow && row.remove) {
-      removed.push(existingRow.id);
+      // Orders point at their distribution: removing it would strand them (and the foreign key refuses).
+      if (db.select({ id: orders.id }).from(orders).where(eq(orders.distributionId, existingRow.id)).limit(1).get()) {
+        errors[rowField(row.index, 'point')] = { key: 'error.orders.distribution_has_orders' };
+      } else removed.push(existingRow.id);
       continue;
     }
     const isBlank = [row.pickupPointId, row.date, row.start, row.end].every(blank);

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import sharp from 'sharp';
 import type { Db } from '../db/index.js';
 import { products } from '../db/schema/index.js';
 
@@ -29,6 +28,8 @@ export type PhotoResult = { ok: true; webp: Buffer; width: number; height: numbe
  */
 export async function processPhoto(input: Buffer): Promise<PhotoResult> {
   if (input.length === 0) return { ok: false, reason: 'not_image' };
+  // sharp (libvips) costs about 30 MB of memory once loaded: load it only when a photo arrives.
+  const { default: sharp } = await import('sharp');
   try {
     const { data, info } = await sharp(input, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS, animated: false })
       .rotate()

@@ -4,13 +4,37 @@ import { eq } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
 import { coop, outbox } from '../db/schema/index.js';
 import { translator, type Locale, type Params } from '../i18n/index.js';
-import { emailTemplates, type EmailContent, type EmailName, type EmailTemplates } from './templates.js';
+import { emailTemplates, type EmailBlock, type EmailContent, type EmailName, type EmailTable, type EmailTemplates } from './templates.js';
 
 const VIEWS = fileURLToPath(new URL('../../views/emails', import.meta.url));
 
+/** A table as plain text: columns padded to their widest cell, totals under a rule. */
+function tableText(table: EmailTable): string {
+  const all = [table.head, ...table.rows, ...table.foot];
+  const widths = table.head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => ((table.align?.[i] ?? 'left') === 'right' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const rule = '-'.repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1));
+  return [line(table.head), rule, ...table.rows.map(line), rule, ...table.foot.map(line)].join('\n');
+}
+
 /** The plain-text part: the same content as the HTML, paragraphs separated by blank lines. */
-function plainText(m: { greeting: string | null; paragraphs: string[]; action: { url: string } | null; after: string[]; signature: string; footer: string; homeUrl: string }): string {
-  const parts = [m.greeting, ...m.paragraphs, m.action?.url, ...m.after, m.signature].filter((p): p is string => Boolean(p));
+function plainText(m: {
+  greeting: string | null;
+  paragraphs: string[];
+  table?: EmailTable | null;
+  blocks?: EmailBlock[];
+  action: { url: string } | null;
+  after: string[];
+  signature: string;
+  footer: string;
+  homeUrl: string;
+}): string {
+  const extra = [m.table ? tableText(m.table) : null, ...(m.blocks ?? []).map((b) => [b.title, ...b.lines].join('\n'))];
+  const parts = [m.greeting, ...m.paragraphs, ...extra, m.action?.url, ...m.after, m.signature].filter((p): p is string => Boolean(p));
   // "-- " (with the space) is the standard signature separator that mail readers recognise.
   return parts.join('\n\n') + '\n\n-- \n' + m.footer + '\n' + m.homeUrl + '\n';
 }
@@ -59,6 +83,8 @@ export class Mailer {
       // The recipient's own name: params.name may be someone else's (an admin told about a sign-up).
       greeting: req.toName ? t('email.greeting', { ...params, name: req.toName }) : null,
       paragraphs: content.paragraphs.map((k) => t(k, params)),
+      table: content.table ?? null,
+      blocks: content.blocks ?? [],
       action: content.action ? { label: t(content.action.label, params), url: content.action.url } : null,
       after: (content.after ?? []).map((k) => t(k, params)),
       signature: t('email.signature', params),

@@ -1,9 +1,29 @@
 import type { MessageKey, Params } from '../i18n/index.js';
 
+/**
+ * A table of already-translated cells (an order's lines), shown after the paragraphs. Cells are
+ * plain text: the HTML part escapes them, the text part aligns them in columns.
+ */
+export interface EmailTable {
+  head: string[];
+  rows: string[][];
+  /** Totals under the rows. */
+  foot: string[][];
+  align?: Array<'left' | 'right'>;
+}
+
+/** A titled block of already-translated lines of text (a pickup address, payment instructions). */
+export interface EmailBlock {
+  title: string;
+  lines: string[];
+}
+
 /** What an email says, as message keys; the mailer renders it in the recipient's language. */
 export interface EmailContent {
   subject: MessageKey;
   paragraphs: MessageKey[];
+  table?: EmailTable;
+  blocks?: EmailBlock[];
   action?: { label: MessageKey; url: string };
   after?: MessageKey[];
 }
@@ -56,6 +76,40 @@ export const emailTemplates = {
     paragraphs: ['cycles.email.reminder.body'],
     action: { label: 'cycles.email.publish_button', url: p.offersUrl },
     after: ['cycles.email.reminder.after'],
+  }),
+  // Orders (members): confirmations with the lines, pickup and payment, and the sale notices.
+  orderPlaced: (p: { orderUrl: string; table: EmailTable; blocks: EmailBlock[] }): EmailContent => ({
+    subject: 'orders.email.placed.subject',
+    paragraphs: ['orders.email.placed.body'],
+    table: p.table,
+    blocks: p.blocks,
+    action: { label: 'orders.email.view_button', url: p.orderUrl },
+    after: ['orders.email.change_until'],
+  }),
+  orderChanged: (p: { orderUrl: string; table: EmailTable; blocks: EmailBlock[] }): EmailContent => ({
+    subject: 'orders.email.changed.subject',
+    paragraphs: ['orders.email.changed.body'],
+    table: p.table,
+    blocks: p.blocks,
+    action: { label: 'orders.email.view_button', url: p.orderUrl },
+    after: ['orders.email.change_until'],
+  }),
+  orderCancelled: (p: { orderUrl: string; blocks: EmailBlock[] }): EmailContent => ({
+    subject: 'orders.email.cancelled.subject',
+    paragraphs: ['orders.email.cancelled.body'],
+    blocks: p.blocks,
+    action: { label: 'orders.email.view_button', url: p.orderUrl },
+  }),
+  cycleOpen: (p: { shopUrl: string }): EmailContent => ({
+    subject: 'orders.email.open.subject',
+    paragraphs: ['orders.email.open.body'],
+    action: { label: 'orders.email.shop_button', url: p.shopUrl },
+    after: ['orders.email.open.unsubscribe'],
+  }),
+  closingReminder: (p: { basketUrl: string }): EmailContent => ({
+    subject: 'orders.email.reminder.subject',
+    paragraphs: ['orders.email.reminder.body'],
+    action: { label: 'orders.email.basket_button', url: p.basketUrl },
   }),
 } satisfies Record<string, (p: never) => EmailContent>;
 

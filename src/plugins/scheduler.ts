@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { applyDueTransitions, type DueReport } from '../domain/cycles.js';
+import { sendMemberNotices } from '../domain/member-notices.js';
 
 /** How often the clock looks for due transitions and reminders. */
 export const SCHEDULER_INTERVAL_MS = 30_000;
@@ -30,7 +31,11 @@ export default fp<SchedulerOptions>(
         for (const t of report.transitions) app.log.info({ cycleId: t.cycleId, from: t.from, to: t.to, event: t.event }, 'cycle status changed');
         const emails = report.reminders.reduce((n, r) => n + r.emails, 0);
         if (report.reminders.length) app.log.info({ cycles: report.reminders.length, emails }, 'producer reminders queued');
-        if (emails > 0) app.wakeOutbox();
+        // Members: "orders are open" and the closing reminder, after the transitions so a cycle just opened gets its notice now.
+        const notices = sendMemberNotices(app.db, app.mailer, now);
+        const memberEmails = notices.reduce((n, r) => n + r.emails, 0);
+        if (notices.length) app.log.info({ notices: notices.length, emails: memberEmails }, 'member notices queued');
+        if (emails + memberEmails > 0) app.wakeOutbox();
         return report;
       } catch (err) {
         // A failed tick (database busy, disk full) is retried at the next one; the app keeps serving.

@@ -12,6 +12,8 @@ import { processPhoto, setProductPhoto } from '../../src/domain/photos.js';
 import sharp from 'sharp';
 import { toDateInput, toDateTimeLocal } from '../../src/domain/time.js';
 import { build, createAccount, loggedIn, text } from '../helper.js';
+import { placeOrder } from '../../src/domain/orders.js';
+import { buildShop, setBasket, type Shop } from '../domain/orders-fixture.js';
 import {
   ACTORS,
   accountRow,
@@ -639,7 +641,145 @@ const ROUTES: RouteCase[] = [
     expect: (actor, ctx) => adminPage(`/admin/cycles/${salesCycle(ctx.db, 'draft')}/producers/${salesProducer(ctx.db)}`)(actor),
     after: (t, _c, _a, res) => t.match(text(res.body), 'Ferme des ventes'),
   },
+  // ----- orders (members): placing from the basket, my orders, one order, change, cancel -----
+  {
+    method: 'POST',
+    path: '/shop/:cycleId/order',
+    // Each account that may be asked has one jam in its basket before it posts.
+    url: (ctx, actor) => {
+      const s = ordersShop(ctx);
+      if (actor !== 'anonymous') setBasket(ctx.db, ctx.ids[actor], s.cycle, { [s.offers.jam]: 1 });
+      return `/shop/${s.cycle}/order`;
+    },
+    form: (ctx, actor) => ({ token: `matrix-token-${actor}-0000`, distributionId: String(ordersShop(ctx).dists.halle) }),
+    // A pending member or a visitor cannot order; members (the producer and admin are members too) can.
+    expect: (actor, ctx) => (actor === 'anonymous' || actor === 'pending' ? { status: 403 } : { status: 303, location: `/orders/${ordersNextId(ctx.db)}` }),
+    after: (t, ctx, actor) =>
+      t.equal(count(ctx.db, 'orders', "account_id = ? and status = 'placed'", ctx.ids[actor as Exclude<Actor, 'anonymous'>]), 1, 'the order is placed'),
+  },
+  { method: 'GET', path: '/orders', expect: accountPage('/orders') },
+  {
+    method: 'GET',
+    path: '/orders/:orderId',
+    url: (ctx) => `/orders/${ordersMemberOrder(ctx)}`,
+    // Only the member who placed it sees it; to anyone else it does not exist.
+    expect: (actor, ctx) =>
+      actor === 'anonymous' ? { status: 303, location: loginFor(`/orders/${ordersMemberOrder(ctx)}`) } : actor === 'member' ? { status: 200 } : { status: 404 },
+    after: (t, _c, _a, res) => t.match(text(res.body), 'Confiture'),
+  },
+  {
+    method: 'POST',
+    path: '/orders/:orderId/edit',
+    url: (ctx) => `/orders/${ordersMemberOrder(ctx)}/edit`,
+    expect: (actor, ctx) =>
+      actor === 'anonymous' ? { status: 403 } : actor === 'member' ? { status: 303, location: `/shop/${ordersShop(ctx).cycle}/basket` } : { status: 404 },
+    after: (t, ctx) => t.equal(count(ctx.db, 'basket_items', 'account_id = ?', ctx.ids.member), 1, 'the order is back in the basket'),
+  },
+  {
+    method: 'POST',
+    path: '/orders/:orderId/cancel',
+    url: (ctx) => `/orders/${ordersMemberOrder(ctx)}/cancel`,
+    expect: (actor, ctx) => (actor === 'anonymous' ? { status: 403 } : actor === 'member' ? { status: 303, location: `/orders/${ordersMemberOrder(ctx)}` } : { status: 404 }),
+    after: (t, ctx) => t.equal(count(ctx.db, 'orders', "id = ? and status = 'cancelled'", ordersMemberOrder(ctx)), 1, 'cancelled'),
+  },
+  // ----- shop and basket (members): the open sale's shop, an offer, the basket, its changes -----
+  {
+    method: 'GET',
+    path: '/shop',
+    url: (ctx) => (shopFixture(ctx), '/shop'),
+    // Visitors log in first (the coop does not allow anonymous browsing by default); with one open sale, accounts go to it.
+    expect: (actor, ctx) => (actor === 'anonymous' ? { status: 303, location: loginFor('/shop') } : { status: 303, location: `/shop/${shopFixture(ctx).cycleId}` }),
+  },
+  {
+    method: 'GET',
+    path: '/shop/:cycleId',
+    url: (ctx) => `/shop/${shopFixture(ctx).cycleId}`,
+    expect: (actor, ctx) => accountPage(`/shop/${shopFixture(ctx).cycleId}`)(actor),
+    after: (t, _c, actor, res) => {
+      t.match(text(res.body), 'Radis du matrix');
+      // Only an active member gets the add-to-basket forms.
+      t.equal(/action="\/shop\/\d+\/basket\/\d+"/.test(res.body), actor !== 'pending', `${actor}: add forms`);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/shop/:cycleId/offers/:offerId',
+    url: (ctx) => `/shop/${shopFixture(ctx).cycleId}/offers/${shopFixture(ctx).offerId}`,
+    expect: (actor, ctx) => accountPage(`/shop/${shopFixture(ctx).cycleId}/offers/${shopFixture(ctx).offerId}`)(actor),
+    after: (t, _c, _a, res) => t.match(text(res.body), 'Ferme du panier'),
+  },
+  {
+    method: 'GET',
+    path: '/shop/:cycleId/basket',
+    url: (ctx) => `/shop/${shopFixture(ctx).cycleId}/basket`,
+    // Every account of the cast holds the member role; a pending one sees the page with a notice.
+    expect: (actor, ctx) => accountPage(`/shop/${shopFixture(ctx).cycleId}/basket`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/shop/:cycleId/basket/:offerId',
+    url: (ctx) => `/shop/${shopFixture(ctx).cycleId}/basket/${shopFixture(ctx).offerId}`,
+    form: () => ({ quantity: '2' }),
+    expect: (actor, ctx) => (actor === 'anonymous' || actor === 'pending' ? { status: 403 } : { status: 303, location: `/shop/${shopFixture(ctx).cycleId}` }),
+    after: (t, ctx, actor) =>
+      t.equal(count(ctx.db, 'basket_items', 'account_id = ? and offer_id = ? and quantity = 2', ctx.ids[actor as Exclude<Actor, 'anonymous'>], shopFixture(ctx).offerId), 1, 'in the basket'),
+  },
+  {
+    method: 'POST',
+    path: '/shop/:cycleId/distribution',
+    url: (ctx) => `/shop/${shopFixture(ctx).cycleId}/distribution`,
+    form: (ctx) => ({ distributionId: String(shopFixture(ctx).distributionId) }),
+    expect: (actor, ctx) => (actor === 'anonymous' || actor === 'pending' ? { status: 403 } : { status: 303, location: `/shop/${shopFixture(ctx).cycleId}/basket` }),
+    after: (t, ctx, actor) =>
+      t.equal(count(ctx.db, 'baskets', 'account_id = ? and distribution_id = ?', ctx.ids[actor as Exclude<Actor, 'anonymous'>], shopFixture(ctx).distributionId), 1, 'pickup chosen'),
+  },
 ];
+
+// ----- fixtures for the shop and basket -----
+const shopFixtures = new WeakMap<Db, { cycleId: number; offerId: number; distributionId: number }>();
+/** An open sale with one offer (10 radishes) and one distribution, created on first use in each test. */
+function shopFixture(ctx: Ctx): { cycleId: number; offerId: number; distributionId: number } {
+  let f = shopFixtures.get(ctx.db);
+  if (!f) {
+    const now = Date.now();
+    const run = (sql: string, ...params: unknown[]) => Number(ctx.db.$client.prepare(sql).run(...params).lastInsertRowid);
+    const producerId = run("insert into producers (name, created_at, updated_at) values ('Ferme du panier', 0, 0)");
+    const productId = run("insert into products (producer_id, name, unit, price_cents, vat_rate_bp, created_at, updated_at) values (?, 'Radis du matrix', 'bunch', 150, 550, 0, 0)", producerId);
+    const cycleId = run("insert into cycles (name, status, opens_at, closes_at, created_at, updated_at) values ('Vente boutique', 'open', ?, ?, 0, 0)", now - 3_600_000, now + 72 * 3_600_000);
+    const offerId = run('insert into offers (cycle_id, product_id, producer_id, quantity_available, price_cents, created_at, updated_at) values (?, ?, ?, 10, 150, 0, 0)', cycleId, productId, producerId);
+    const point = run("insert into pickup_points (name, address, created_at, updated_at) values ('Halle du panier', '2 rue', 0, 0)");
+    const distributionId = run('insert into distributions (cycle_id, pickup_point_id, starts_at, ends_at) values (?, ?, ?, ?)', cycleId, point, now + 96 * 3_600_000, now + 98 * 3_600_000);
+    f = { cycleId, offerId, distributionId };
+    shopFixtures.set(ctx.db, f);
+  }
+  return f;
+}
+
+// ----- fixtures for orders (members) -----
+const ordersShops = new WeakMap<Db, Shop>();
+/** The open sale with offers of the order rows, created on first use in each test. */
+function ordersShop(ctx: Ctx): Shop {
+  let shop = ordersShops.get(ctx.db);
+  if (!shop) {
+    shop = buildShop(ctx.db, Date.now(), { accounts: false });
+    ordersShops.set(ctx.db, shop);
+  }
+  return shop;
+}
+/** The cast member's order in that sale, placed on first use. */
+function ordersMemberOrder(ctx: Ctx): number {
+  const row = ctx.db.$client.prepare('select id from orders where account_id = ?').get(ctx.ids.member) as { id: number } | undefined;
+  if (row) return row.id;
+  const s = ordersShop(ctx);
+  setBasket(ctx.db, ctx.ids.member, s.cycle, { [s.offers.jam]: 1 });
+  const placed = placeOrder(ctx.db, ctx.app.mailer, { accountId: ctx.ids.member, cycleId: s.cycle, distributionId: s.dists.halle, token: 'matrix-member-order-0000' });
+  if (!placed.ok) throw new Error('order fixture: ' + placed.reason);
+  return placed.orderId;
+}
+/** The id the next new order will get. */
+function ordersNextId(db: Db): number {
+  return (db.$client.prepare('select coalesce(max(id), 0) + 1 as id from orders').get() as { id: number }).id;
+}
 
 // ----- fixtures for the admin side of issue 3 (producers, invitations, pickup points) -----
 let issue3LastLink = '';

@@ -1,19 +1,25 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findAccount, setPassword, updateProfile } from '../../domain/accounts.js';
-import { emailField, localeField, nameField, newPasswordField, passwordField, phoneField, PASSWORD_MIN } from '../../domain/fields.js';
+import { checkboxField, emailField, localeField, nameField, newPasswordField, passwordField, phoneField, PASSWORD_MIN } from '../../domain/fields.js';
 import { hashPassword, verifyPassword } from '../../domain/passwords.js';
 import { countSessions, deleteOtherSessions } from '../../domain/sessions.js';
 import { echo, parseForm, type FieldErrors } from '../forms.js';
 import { HttpError, requireAccount } from '../guards.js';
 
-const profileSchema = z.object({ name: nameField, email: emailField, phone: phoneField, locale: localeField });
+const profileSchema = z.object({ name: nameField, email: emailField, phone: phoneField, locale: localeField, notifyCycleOpen: checkboxField });
 const passwordSchema = z
   .object({ currentPassword: passwordField, password: newPasswordField, passwordConfirm: z.string().min(1, 'error.required') })
   .refine((v) => v.password === v.passwordConfirm, { path: ['passwordConfirm'], message: 'error.password_mismatch' });
 
+/** The profile form as typed, to show again after an error (the checkbox as a boolean). */
+const profileEcho = (body: unknown) => {
+  const values = echo(body);
+  return { ...values, notifyCycleOpen: values.notifyCycleOpen === 'on' };
+};
+
 interface AccountPageState {
-  profileValues?: Record<string, string>;
+  profileValues?: Record<string, string | boolean>;
   profileErrors?: FieldErrors;
   passwordErrors?: FieldErrors;
 }
@@ -32,7 +38,7 @@ const account: FastifyPluginAsync = async (app) => {
         me,
         passwordMin: PASSWORD_MIN,
         sessionCount: countSessions(app.db, me.id),
-        profileValues: state.profileValues ?? { name: me.name, email: me.email, phone: me.phone ?? '', locale: me.locale },
+        profileValues: state.profileValues ?? { name: me.name, email: me.email, phone: me.phone ?? '', locale: me.locale, notifyCycleOpen: me.notifyCycleOpen },
         profileErrors: state.profileErrors ?? {},
         passwordErrors: state.passwordErrors ?? {},
       },
@@ -46,10 +52,10 @@ const account: FastifyPluginAsync = async (app) => {
 
   app.post('/account/profile', async function saveProfile(request, reply) {
     const form = parseForm(request.t, profileSchema, request.body);
-    if (!form.ok) return showAccount(request, reply, { profileValues: echo(request.body), profileErrors: form.errors }, 422);
+    if (!form.ok) return showAccount(request, reply, { profileValues: profileEcho(request.body), profileErrors: form.errors }, 422);
     const result = updateProfile(app.db, request.account!.id, form.data);
     if (!result.ok) {
-      return showAccount(request, reply, { profileValues: echo(request.body), profileErrors: { email: request.t('error.email_taken') } }, 422);
+      return showAccount(request, reply, { profileValues: profileEcho(request.body), profileErrors: { email: request.t('error.email_taken') } }, 422);
     }
     reply.flash('success', 'flash.profile_saved');
     return reply.seeOther('/account');

@@ -4,6 +4,8 @@ import { ROLES } from '../../db/schema/index.js';
 import { approveAccount, countPending, findAccount, listAccounts, listPending, rejectAccount, rolesOf, setRoles } from '../../domain/accounts.js';
 import { getCoop, updateCoopSettings } from '../../domain/coop.js';
 import { reminderHoursField } from '../../domain/cycles.js';
+import { closingReminderHoursField } from '../../domain/member-notices.js';
+import { acceptedPaymentMethods, BANK_DETAILS_MAX, bankDetailsIbansValid, PAYMENT_METHODS } from '../../domain/orders.js';
 import { checkboxField, emailField, localeField, nameField, timeZoneField } from '../../domain/fields.js';
 import { TIME_ZONES } from '../../i18n/index.js';
 import { listOutbox, outboxCounts, retryEmail } from '../../mail/outbox.js';
@@ -30,6 +32,28 @@ const settingsSchema = z.object({
   requireApproval: checkboxField,
   // Absent from an older form: the saved value is kept.
   producerReminderHours: reminderHoursField.optional(),
+  // Shop: a hidden "off" comes before the checkbox, so an unticked box still says "off" while a
+  // form without the field (an older one) keeps the saved value.
+  allowAnonymousBrowsing: z.preprocess((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).includes('on')), z.boolean().optional()),
+  // Payment at pickup: only read when the form shows it (paymentMethodsShown), since no box
+  // ticked and an older form without the boxes look alike.
+  paymentMethodsShown: z.string().optional(),
+  paymentMethods: z.preprocess(
+    (v) => (v === undefined ? [] : Array.isArray(v) ? [...new Set(v)] : [v]),
+    z.array(z.enum(PAYMENT_METHODS, { error: 'error.invalid_choice' })).max(PAYMENT_METHODS.length),
+  ),
+  bankDetails: z
+    .string()
+    .max(BANK_DETAILS_MAX)
+    .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), 'error.invalid_value')
+    .optional(),
+  closingReminderHours: closingReminderHoursField.optional(),
+}).superRefine((v, ctx) => {
+  if (!v.paymentMethodsShown) return;
+  if (v.paymentMethods.length === 0) ctx.addIssue({ code: 'custom', path: ['paymentMethods'], message: 'error.orders.methods_required' });
+  const bank = (v.bankDetails ?? '').trim();
+  if (v.paymentMethods.includes('transfer') && bank === '') ctx.addIssue({ code: 'custom', path: ['bankDetails'], message: 'error.orders.bank_required' });
+  else if (!bankDetailsIbansValid(bank)) ctx.addIssue({ code: 'custom', path: ['bankDetails'], message: 'error.orders.iban' });
 });
 const testEmailSchema = z.object({ to: emailField });
 const outboxQuery = z.object({ status: z.enum(['pending', 'sent', 'failed']).optional().catch(undefined) });
@@ -120,8 +144,8 @@ const admin: FastifyPluginAsync = async (app) => {
   });
 
   // ----- coop settings -----
-  const showSettings = (request: FastifyRequest, reply: FastifyReply, values: Record<string, string | boolean>, errors: FieldErrors = {}, status = 200) =>
-    reply.page('admin/settings', { title: request.t('admin.settings'), timeZones: TIME_ZONES, values, errors }, status);
+  const showSettings = (request: FastifyRequest, reply: FastifyReply, values: Record<string, string | boolean | string[]>, errors: FieldErrors = {}, status = 200) =>
+    reply.page('admin/settings', { title: request.t('admin.settings'), timeZones: TIME_ZONES, paymentMethodChoices: PAYMENT_METHODS, values, errors }, status);
 
   app.get('/admin/settings', async function showSettingsPage(request, reply) {
     const c = getCoop(app.db)!;
@@ -132,6 +156,10 @@ const admin: FastifyPluginAsync = async (app) => {
       timeZone: c.timeZone,
       requireApproval: c.requireApproval,
       producerReminderHours: String(c.producerReminderHours),
+      allowAnonymousBrowsing: c.allowAnonymousBrowsing,
+      paymentMethods: acceptedPaymentMethods(c),
+      bankDetails: c.bankDetails,
+      closingReminderHours: String(c.closingReminderHours),
     });
   });
 
@@ -139,9 +167,15 @@ const admin: FastifyPluginAsync = async (app) => {
     const form = parseForm(request.t, settingsSchema, request.body);
     if (!form.ok) {
       const values = echo(request.body);
-      return showSettings(request, reply, { ...values, requireApproval: values.requireApproval === 'on' }, form.errors, 422);
+      const methods = (request.body as { paymentMethods?: unknown } | undefined)?.paymentMethods;
+      const paymentMethods = (Array.isArray(methods) ? methods : [methods]).filter((m): m is string => typeof m === 'string');
+      return showSettings(request, reply, { ...values, requireApproval: values.requireApproval === 'on', paymentMethods, allowAnonymousBrowsing: [(request.body as { allowAnonymousBrowsing?: unknown } | undefined)?.allowAnonymousBrowsing].flat().includes('on') }, form.errors, 422);
     }
-    updateCoopSettings(app.db, form.data);
+    const { paymentMethodsShown, paymentMethods, bankDetails, ...settings } = form.data;
+    updateCoopSettings(app.db, {
+      ...settings,
+      ...(paymentMethodsShown ? { paymentMethods: paymentMethods.join(','), bankDetails: (bankDetails ?? '').trim().replace(/\r\n/g, '\n') } : {}),
+    });
     reply.flash('success', 'flash.settings_saved');
     return reply.seeOther('/admin/settings');
   });

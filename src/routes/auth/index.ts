@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findAccountByEmail, signUp } from '../../domain/accounts.js';
-import { emailField, nameField, newPasswordField, passwordField, phoneField, PASSWORD_MIN } from '../../domain/fields.js';
+import { checkboxField, emailField, nameField, newPasswordField, passwordField, phoneField, PASSWORD_MIN } from '../../domain/fields.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../domain/passwords.js';
 import { checkResetToken, requestPasswordReset, resetPassword, RESET_TTL_HOURS } from '../../domain/password-reset.js';
 import { echo, parseForm, safeNext, type FieldErrors } from '../forms.js';
@@ -11,7 +11,7 @@ const samePasswords = (v: { password: string; passwordConfirm: string }) => v.pa
 const mismatch = { path: ['passwordConfirm'], message: 'error.password_mismatch' };
 
 const signupSchema = z
-  .object({ name: nameField, email: emailField, phone: phoneField, password: newPasswordField, passwordConfirm: confirmField })
+  .object({ name: nameField, email: emailField, phone: phoneField, password: newPasswordField, passwordConfirm: confirmField, notifyCycleOpen: checkboxField })
   .refine(samePasswords, mismatch);
 const loginSchema = z.object({ email: emailField, password: passwordField, next: z.string().optional() });
 const forgotSchema = z.object({ email: emailField });
@@ -38,11 +38,12 @@ const auth: FastifyPluginAsync = async (app) => {
     if (request.account) return reply.seeOther('/');
     const form = parseForm(request.t, signupSchema, request.body);
     if (!form.ok) return showSignup(request, reply, echo(request.body), form.errors, 422);
-    const { name, email, phone, password } = form.data;
+    const { name, email, phone, password, notifyCycleOpen } = form.data;
     const result = signUp(app.db, app.mailer, {
       name,
       email,
       phone,
+      notifyCycleOpen,
       locale: request.locale,
       passwordHash: await hashPassword(password, app.scrypt),
     });

@@ -1,0 +1,510 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { chooseDistribution, readBasket, setBasketQuantity, type Basket, type BasketError, type BasketLine, type LineProblem } from '../../domain/basket.js';
+import { formatVatRate } from '../../domain/catalog.js';
+import { placeFormData } from '../../domain/orders.js';
+import {
+  cycleDistributions,
+  findOpenCycle,
+  findShopOffer,
+  leftFor,
+  memberQuantities,
+  nextScheduledCycle,
+  openCycles,
+  shopListing,
+  shopOffers,
+  shopProducer,
+  unitCents,
+  type ShopCycle,
+  type ShopDistribution,
+  type ShopFilter,
+  type MemberQuantities,
+  type ShopOffer,
+} from '../../domain/shop.js';
+import type { Formatters, MessageKey, Translate } from '../../i18n/index.js';
+import { safeNext } from '../forms.js';
+import { HttpError, requireRole } from '../guards.js';
+
+/*
+ * The shop and the basket. The shop page lists every offer of an open cycle in one query; each
+ * offer has a plain form that POSTs a quantity and comes back with 303, and with htmx the same
+ * form swaps its own line and the basket summary in place (the summary via hx-swap-oob). The
+ * basket page works the same way, its forms swapping the whole basket section.
+ */
+
+const ID = z
+  .string()
+  .regex(/^[1-9]\d{0,14}$/)
+  .transform(Number);
+const cycleParams = z.object({ cycleId: ID });
+const offerParams = z.object({ cycleId: ID, offerId: ID });
+
+/** Search and filters; a bad value is ignored rather than refused (it comes from a URL). */
+const shopQuery = z.object({
+  q: z.string().trim().max(100).optional().catch(undefined),
+  category: ID.optional().catch(undefined),
+  producer: ID.optional().catch(undefined),
+});
+
+const quantityForm = z.object({
+  quantity: z
+    .string({ error: 'error.required' })
+    .trim()
+    .min(1, 'error.required')
+    .max(7, 'shop.error.quantity')
+    .regex(/^\d+$/, 'shop.error.quantity')
+    .transform(Number),
+  next: z.string().optional().catch(undefined),
+});
+const distributionForm = z.object({
+  distributionId: z.string({ error: 'shop.error.choose_distribution' }).regex(/^[1-9]\d{0,14}$/, 'shop.error.choose_distribution').transform(Number),
+  next: z.string().optional().catch(undefined),
+});
+
+function params<S extends z.ZodType>(schema: S, request: FastifyRequest): z.output<S> {
+  const parsed = schema.safeParse(request.params);
+  if (!parsed.success) throw new HttpError(404);
+  return parsed.data;
+}
+
+/** The open cycle named by :cycleId; any other cycle (closed, draft, unknown) is a 404. */
+function openCycleOf(request: FastifyRequest): ShopCycle {
+  const { cycleId } = params(cycleParams, request);
+  const cycle = findOpenCycle(request.server.db, cycleId);
+  if (!cycle) throw new HttpError(404);
+  return cycle;
+}
+
+/** What the visitor may do in the shop. */
+type Shopper = 'visitor' | 'not_member' | 'pending' | 'member';
+
+function shopperOf(request: FastifyRequest): Shopper {
+  const a = request.account;
+  if (!a) return 'visitor';
+  if (!a.roles.includes('member')) return 'not_member';
+  return a.status === 'active' ? 'member' : 'pending';
+}
+
+/** Shop pages: accounts may browse; visitors only when the coop allows it, else they log in first. */
+async function mayBrowse(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (request.account || request.coop?.allowAnonymousBrowsing) return;
+  reply.flash('info', 'errors.login_required');
+  return reply.seeOther('/login?next=' + encodeURIComponent(request.url));
+}
+
+/** Basket changes: an active account holding the member role; a pending one waits for approval. */
+async function mayFillBasket(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await requireRole('member')(request, reply);
+  if (reply.sent) return;
+  if (request.account!.status !== 'active') throw new HttpError(403);
+}
+
+/** An offer as one line of the shop shows it. */
+export interface OfferView {
+  offerId: number;
+  name: string;
+  producerName: string;
+  /** "2,50 € la botte", or for a weighed product "≈ 18,40 € la pièce". */
+  price: string;
+  /** For a weighed product: "≈ 1,6 kg, 11,50 €/kg". */
+  weighedDetail: string | null;
+  /** "Reste 3", "Épuisé", or null when unlimited. */
+  leftText: string | null;
+  soldOut: boolean;
+  maxText: string | null;
+  /** The largest quantity the form offers; null = no limit. */
+  max: number | null;
+  inBasket: number;
+}
+
+/** "la botte", "le kg", or the producer's own label. */
+function unitName(t: Translate, o: Pick<ShopOffer, 'unit' | 'unitLabel' | 'weighed'>): string {
+  if (o.weighed) return t('shop.unit.piece');
+  if (o.unit === 'custom') return o.unitLabel ?? '';
+  return t(`shop.unit.${o.unit}` as MessageKey);
+}
+
+/** "1,6 kg" or "800 g". */
+function weight(fmt: Formatters, grams: number): string {
+  return grams >= 1000 ? `${fmt.number(grams / 1000)} kg` : `${fmt.number(grams)} g`;
+}
+
+function priceText(t: Translate, fmt: Formatters, o: Pick<ShopOffer, 'unit' | 'unitLabel' | 'weighed' | 'priceCents' | 'estimatedWeightGrams'>): { price: string; weighedDetail: string | null } {
+  const unit = unitName(t, o);
+  if (o.weighed && o.estimatedWeightGrams) {
+    return {
+      price: t('shop.price_estimated', { price: fmt.money(unitCents(o)), unit }),
+      weighedDetail: t('shop.weighed_detail', { weight: weight(fmt, o.estimatedWeightGrams), price: fmt.money(o.priceCents) }),
+    };
+  }
+  return { price: t('shop.price', { price: fmt.money(o.priceCents), unit }), weighedDetail: null };
+}
+
+/** Turns offers into views; strings repeat a lot (same price and unit, same count left), so they are built once each. */
+function offerViews(t: Translate, fmt: Formatters) {
+  const prices = new Map<string, { price: string; weighedDetail: string | null }>();
+  const lefts = new Map<number, string>();
+  const maxes = new Map<number, string>();
+  const soldOut = t('shop.sold_out');
+  return (o: ShopOffer, inBasket: number, held: number): OfferView => {
+    const key = `${o.priceCents}|${o.unit}|${o.unitLabel}|${o.weighed ? o.estimatedWeightGrams : ''}`;
+    let price = prices.get(key);
+    if (!price) prices.set(key, (price = priceText(t, fmt, o)));
+    const left = leftFor(o.left, held);
+    let leftText: string | null = null;
+    if (left === 0) leftText = soldOut;
+    else if (left !== null) {
+      leftText = lefts.get(left) ?? null;
+      if (leftText === null) lefts.set(left, (leftText = t('shop.left', { count: fmt.number(left) })));
+    }
+    let maxText: string | null = null;
+    if (o.maxPerOrder !== null) {
+      maxText = maxes.get(o.maxPerOrder) ?? null;
+      if (maxText === null) maxes.set(o.maxPerOrder, (maxText = t('shop.max_per_order', { max: fmt.number(o.maxPerOrder) })));
+    }
+    const cap = left === null ? o.maxPerOrder : o.maxPerOrder === null ? left : Math.min(left, o.maxPerOrder);
+    return {
+      offerId: o.offerId,
+      name: o.name,
+      producerName: o.producerName,
+      price: price.price,
+      weighedDetail: price.weighedDetail,
+      leftText,
+      soldOut: left === 0,
+      maxText,
+      max: cap === null ? null : Math.max(cap, inBasket),
+      inBasket,
+    };
+  };
+}
+
+/** The view of one offer for this member: their quantity, and what is left for them. */
+function offerView(t: Translate, fmt: Formatters, o: ShopOffer, inBasket: number, held: number): OfferView {
+  return offerViews(t, fmt)(o, inBasket, held);
+}
+
+/** The message for a basket change the domain refused. */
+function basketErrorMessage(t: Translate, fmt: Formatters, e: BasketError): string {
+  switch (e.reason) {
+    case 'cycle_not_open':
+      return t('shop.error.cycle_closed');
+    case 'not_offered':
+      return t('shop.error.not_offered');
+    case 'invalid_quantity':
+      return t('shop.error.quantity');
+    case 'over_max':
+      return t('shop.error.over_max', { max: fmt.number(e.max) });
+    case 'sold_out':
+      return t('shop.error.sold_out');
+    case 'not_enough':
+      return t('shop.error.not_enough', { count: fmt.number(e.left) });
+  }
+}
+
+/** The warning of a basket line that would not be placed as it is. */
+function problemText(t: Translate, fmt: Formatters, p: LineProblem | null): string | null {
+  if (!p) return null;
+  switch (p.reason) {
+    case 'not_offered':
+      return t('shop.problem.not_offered');
+    case 'sold_out':
+      return t('shop.problem.sold_out');
+    case 'not_enough':
+      return t('shop.problem.not_enough', { count: fmt.number(p.left) });
+    case 'over_max':
+      return t('shop.problem.over_max', { max: fmt.number(p.max) });
+  }
+}
+
+/** A basket line as the basket page shows it. */
+interface LineView extends BasketLine {
+  price: string;
+  weighedDetail: string | null;
+  problemText: string | null;
+}
+
+/** The distribution as the basket page shows it. */
+interface DistributionView extends ShopDistribution {
+  when: string;
+}
+
+const basePath = (cycleId: number) => `/shop/${cycleId}`;
+
+/** The shop: the open cycles, one cycle's offers, an offer's detail, the member's basket. */
+const shop: FastifyPluginAsync = async (app) => {
+  /** The basket summary (count and total) from the shop's offers and the member's quantities. */
+  const summaryOf = (offers: readonly ShopOffer[], basket: Map<number, number>) => {
+    let count = 0;
+    let totalCents = 0;
+    if (basket.size) {
+      for (const o of offers) {
+        const q = basket.get(o.offerId);
+        if (q) {
+          count += q;
+          totalCents += unitCents(o) * q;
+        }
+      }
+    }
+    return { count, totalCents };
+  };
+
+  /*
+   * The lines of the shop, rendered by views/shop/_offers.eta and kept by what they show: a line
+   * only changes when its offer, what is left or the member's quantity changes, so a page of 1,000
+   * offers is mostly lookups. The CSRF token differs per session: lines are kept split around it.
+   */
+  const CSRF_MARK = '\u0000csrf\u0000';
+  const MAX_CACHED_LINES = 20_000;
+  const lineCache = new Map<string, string[]>();
+  type LineContext = { t: Translate; locale: string; cycle: ShopCycle; shopper: Shopper; next: string | null; loginUrl: string; csrf: string };
+  const renderLines = async (ctx: LineContext, offers: ShopOffer[], mine: MemberQuantities, view: ReturnType<typeof offerViews>, errors: Record<number, string>, values: Record<number, string>): Promise<string> => {
+    let html = '';
+    const shared = { t: ctx.t, cycle: ctx.cycle, shopper: ctx.shopper, next: ctx.next, loginUrl: ctx.loginUrl, offerErrors: {}, offerValues: {} };
+    // Everything a line's text depends on, besides the offer: the view is only built on a miss.
+    const prefix = `${ctx.locale}|${ctx.shopper}|${ctx.cycle.id}|${ctx.next}|${ctx.loginUrl}|`;
+    for (const o of offers) {
+      const inBasket = mine.basket.get(o.offerId) ?? 0;
+      const held = mine.held.get(o.offerId) ?? 0;
+      if (errors[o.offerId] !== undefined || values[o.offerId] !== undefined) {
+        html += await app.view('shop/_offers', { ...shared, csrf: ctx.csrf, offers: [view(o, inBasket, held)], offerErrors: errors, offerValues: values });
+        continue;
+      }
+      const key = `${prefix}${o.offerId}|${o.name}|${o.priceCents}|${o.unit}|${o.unitLabel}|${o.weighed}|${o.estimatedWeightGrams}|${o.maxPerOrder}|${o.left}|${held}|${inBasket}`;
+      let parts = lineCache.get(key);
+      if (!parts) {
+        if (lineCache.size >= MAX_CACHED_LINES) lineCache.clear();
+        parts = (await app.view('shop/_offers', { ...shared, csrf: CSRF_MARK, offers: [view(o, inBasket, held)] })).split(CSRF_MARK);
+        lineCache.set(key, parts);
+      }
+      html += parts.length === 1 ? parts[0] : parts.join(ctx.csrf);
+    }
+    return html;
+  };
+
+  /** Renders the shop page of a cycle, with errors by offer id after a refused change. */
+  const renderShop = async (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, filter: ShopFilter, errors: Record<number, string> = {}, values: Record<number, string> = {}, status = 200) => {
+    const { t, fmt, locale } = request;
+    const shopper = shopperOf(request);
+    const offers = shopOffers(app.db, cycle.id, locale, filter.q !== undefined);
+    const mine = request.account ? memberQuantities(app.db, request.account.id, cycle.id) : { basket: new Map<number, number>(), held: new Map<number, number>() };
+    const listing = shopListing(offers, filter, t('shop.other_category'));
+    const view = offerViews(t, fmt);
+    const filtered = filter.q !== undefined || filter.categoryId !== undefined || filter.producerId !== undefined;
+    // Only a filtered page needs to say where to come back to: the default is the shop itself.
+    const next = filtered ? request.url : null;
+    const loginUrl = '/login?next=' + encodeURIComponent(request.url);
+    // Prices are formatted in the coop's currency: it is part of what a kept line depends on.
+    const ctx: LineContext = { t, locale: `${locale}|${request.coop?.currency ?? ''}`, cycle, shopper, next, loginUrl, csrf: request.csrfToken() };
+    const groups = [];
+    for (const g of listing.groups) {
+      const producers = [];
+      for (const p of g.producers) {
+        producers.push({ name: p.producerName, html: await renderLines(ctx, p.offers, mine, view, errors, values) });
+      }
+      groups.push({ name: g.categoryName ?? t('shop.other_category'), producers });
+    }
+    const summary = summaryOf(offers, mine.basket);
+    reply.pageData = { ...reply.pageData, basketCount: summary.count };
+    return reply.page(
+      'shop/index',
+      {
+        title: cycle.name,
+        cycle,
+        shopper,
+        groups,
+        listing: { shown: listing.shown, total: listing.total, categories: listing.categories, producers: listing.producers },
+        filter: { q: filter.q ?? '', category: filter.categoryId ?? null, producer: filter.producerId ?? null },
+        filtered,
+        loginUrl,
+        summary,
+        errors: Object.keys(errors).length ? { _form: Object.values(errors)[0] } : {},
+      },
+      status,
+    );
+  };
+
+  /** Renders an offer's detail page. */
+  const renderOffer = (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, offerId: number, error: string | null = null, value: string | null = null, status = 200) => {
+    const { t, fmt, locale } = request;
+    const offer = findShopOffer(app.db, cycle.id, offerId, locale);
+    if (!offer) throw new HttpError(404);
+    const producer = shopProducer(app.db, offer.producerId);
+    const mine = request.account ? memberQuantities(app.db, request.account.id, cycle.id) : null;
+    const view = offerView(t, fmt, offer, mine?.basket.get(offerId) ?? 0, mine?.held.get(offerId) ?? 0);
+    const basket = request.account ? readBasket(app.db, request.account.id, cycle.id) : null;
+    if (basket) reply.pageData = { ...reply.pageData, basketCount: basket.itemCount };
+    return reply.page(
+      'shop/offer',
+      {
+        title: offer.name,
+        cycle,
+        shopper: shopperOf(request),
+        offer: view,
+        description: offer.description,
+        photo: offer.photo,
+        categoryName: offer.categoryName,
+        vatRate: formatVatRate(offer.vatRateBp, locale),
+        producer,
+        summary: { count: basket?.itemCount ?? 0, totalCents: basket?.totalCents ?? 0 },
+        next: request.url,
+        loginUrl: '/login?next=' + encodeURIComponent(request.url),
+        offerErrors: error ? { [offerId]: error } : {},
+        offerValues: value !== null ? { [offerId]: value } : {},
+        errors: error ? { _form: error } : {},
+      },
+      status,
+    );
+  };
+
+  /** The basket page's model: lines, totals, distributions, and the place-order form's data. */
+  const basketModel = (request: FastifyRequest, cycle: ShopCycle, basket: Basket, errors: Record<string, string> = {}, values: Record<string, string> = {}) => {
+    const { t, fmt, locale } = request;
+    const shopper = shopperOf(request);
+    const lines: LineView[] = basket.lines.map((l) => ({ ...l, ...priceText(t, fmt, l), problemText: problemText(t, fmt, l.problem) }));
+    const distributions: DistributionView[] = cycleDistributions(app.db, cycle.id).map((d) => ({
+      ...d,
+      when: t('shop.distribution_when', { date: fmt.date(d.startsAt), start: fmt.time(d.startsAt), end: fmt.time(d.endsAt) }),
+    }));
+    const place = shopper === 'member' ? placeFormData(app.db, request.account!.id, cycle.id) : null;
+    const chosen = basket.distribution;
+    return {
+      title: t('shop.basket.title'),
+      cycle,
+      shopper,
+      basket,
+      lines,
+      vatRows: basket.vat.map((v) => ({ label: t('shop.basket.vat_line', { rate: formatVatRate(v.rateBp, locale), base: fmt.money(v.grossCents) }), vatCents: v.vatCents })),
+      distributions,
+      next: `${basePath(cycle.id)}/basket`,
+      // For views/orders/_place-form.eta: once a distribution is chosen above, the form sends it
+      // as a hidden field rather than asking a second time.
+      cycleId: cycle.id,
+      totalCents: basket.totalCents,
+      distributionId: basket.distributionId,
+      placeDistributions: chosen ? distributions.filter((d) => d.id === chosen.id) : distributions,
+      ...(place ?? {}),
+      existingOrder: place?.existingOrder ?? null,
+      lineErrors: errors,
+      lineValues: values,
+      errors: Object.keys(errors).length ? { _form: Object.values(errors)[0] } : {},
+    };
+  };
+
+  const renderBasket = (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, fragment: boolean, errors: Record<string, string> = {}, values: Record<string, string> = {}, status = 200) => {
+    const basket = readBasket(app.db, request.account!.id, cycle.id);
+    reply.pageData = { ...reply.pageData, basketCount: basket.itemCount };
+    if (fragment) reply.header('HX-Push-Url', 'false');
+    return reply.page(fragment ? 'shop/_basket-update' : 'shop/basket', basketModel(request, cycle, basket, errors, values), status);
+  };
+
+  /** After a refused change without JavaScript: the page the form came from, with the error. */
+  const renderRefused = (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, next: string, offerId: number | null, message: string, field: string, value: string) => {
+    const base = basePath(cycle.id);
+    const path = next.split(/[?#]/)[0]!;
+    if (path === `${base}/basket`) return renderBasket(request, reply, cycle, false, { [field]: message }, { [field]: value }, 422);
+    const detail = new RegExp(`^${base}/offers/([1-9]\\d{0,14})$`).exec(path);
+    if (detail && offerId !== null && Number(detail[1]) === offerId) return renderOffer(request, reply, cycle, offerId, message, value, 422);
+    const query = shopQuery.parse(Object.fromEntries(new URLSearchParams(next.includes('?') ? next.slice(next.indexOf('?') + 1).split('#')[0] : '')));
+    const filter: ShopFilter = { q: query.q || undefined, categoryId: query.category, producerId: query.producer };
+    return renderShop(request, reply, cycle, filter, offerId === null ? {} : { [offerId]: message }, offerId === null ? {} : { [offerId]: value }, 422);
+  };
+
+  /** An htmx request aimed at an offer's line of the shop (not a boosted page load). */
+  const aimsAtOffer = (request: FastifyRequest, offerId: number) => request.isHtmx && request.headers['hx-target'] === `offer-${offerId}`;
+  const aimsAtBasket = (request: FastifyRequest) => request.isHtmx && request.headers['hx-target'] === 'basket';
+
+  /** The updated offer line and basket summary, for htmx. */
+  const renderOfferUpdate = (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, offerId: number, error: string | null, value: string | null, status: number) => {
+    const { t, fmt, locale } = request;
+    const offer = findShopOffer(app.db, cycle.id, offerId, locale);
+    const mine = memberQuantities(app.db, request.account!.id, cycle.id);
+    const basket = readBasket(app.db, request.account!.id, cycle.id);
+    // The fragment answers a POST: the address bar must keep showing the shop.
+    reply.header('HX-Push-Url', 'false');
+    return reply.page(
+      'shop/_offer-update',
+      {
+        cycle,
+        shopper: shopperOf(request),
+        // A withdrawn offer has no line any more: the swap empties it.
+        o: offer ? offerView(t, fmt, offer, mine.basket.get(offerId) ?? 0, mine.held.get(offerId) ?? 0) : null,
+        next: null,
+        summary: { count: basket.itemCount, totalCents: basket.totalCents },
+        basketCount: basket.itemCount,
+        offerErrors: error ? { [offerId]: error } : {},
+        offerValues: value !== null ? { [offerId]: value } : {},
+      },
+      status,
+    );
+  };
+
+  app.get('/shop', { preHandler: mayBrowse }, async function showShops(request, reply) {
+    const open = openCycles(app.db);
+    if (open.length === 1) return reply.seeOther(basePath(open[0]!.id));
+    return reply.page('shop/cycles', {
+      title: request.t('shop.title'),
+      cycles: open,
+      next: open.length === 0 ? (nextScheduledCycle(app.db) ?? null) : null,
+    });
+  });
+
+  app.get('/shop/:cycleId', { preHandler: mayBrowse }, async function showShop(request, reply) {
+    const cycle = openCycleOf(request);
+    const query = shopQuery.parse(request.query ?? {});
+    return renderShop(request, reply, cycle, { q: query.q || undefined, categoryId: query.category, producerId: query.producer });
+  });
+
+  app.get('/shop/:cycleId/offers/:offerId', { preHandler: mayBrowse }, async function showOffer(request, reply) {
+    const cycle = openCycleOf(request);
+    const { offerId } = params(offerParams, request);
+    return renderOffer(request, reply, cycle, offerId);
+  });
+
+  app.get('/shop/:cycleId/basket', { preHandler: requireRole('member') }, async function showBasket(request, reply) {
+    const cycle = openCycleOf(request);
+    return renderBasket(request, reply, cycle, false);
+  });
+
+  app.post('/shop/:cycleId/basket/:offerId', { preHandler: mayFillBasket }, async function changeBasket(request, reply) {
+    const cycle = openCycleOf(request);
+    const { offerId } = params(offerParams, request);
+    const { t, fmt } = request;
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const typed = typeof body.quantity === 'string' ? body.quantity.slice(0, 100) : '';
+    const next = safeNext(body.next, basePath(cycle.id));
+    const field = `quantity-${offerId}`;
+    const form = quantityForm.safeParse(body);
+    const result = form.success ? setBasketQuantity(app.db, request.account!.id, cycle.id, offerId, form.data.quantity) : null;
+    if (result && !result.ok && result.reason === 'cycle_not_open') throw new HttpError(404);
+    const missing = body.quantity === undefined || (typeof body.quantity === 'string' && typed.trim() === '');
+    const error = !form.success ? t(missing ? 'error.required' : 'shop.error.quantity') : result && !result.ok ? basketErrorMessage(t, fmt, result) : null;
+    const status = error ? 422 : 200;
+
+    if (aimsAtOffer(request, offerId)) return renderOfferUpdate(request, reply, cycle, offerId, error, error ? typed : null, status);
+    if (aimsAtBasket(request)) return renderBasket(request, reply, cycle, true, error ? { [field]: error } : {}, error ? { [field]: typed } : {}, status);
+    if (error) return renderRefused(request, reply, cycle, next, offerId, error, field, typed);
+    const offer = findShopOffer(app.db, cycle.id, offerId, request.locale);
+    const name = offer?.name ?? '';
+    if (form.success && form.data.quantity === 0) reply.flash('success', 'shop.flash.removed', { name });
+    else reply.flash('success', 'shop.flash.updated', { name, quantity: fmt.number(form.success ? form.data.quantity : 0) });
+    return reply.seeOther(next);
+  });
+
+  app.post('/shop/:cycleId/distribution', { preHandler: mayFillBasket }, async function chooseMyDistribution(request, reply) {
+    const cycle = openCycleOf(request);
+    const { t } = request;
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const next = safeNext(body.next, `${basePath(cycle.id)}/basket`);
+    const form = distributionForm.safeParse(body);
+    const result = form.success ? chooseDistribution(app.db, request.account!.id, cycle.id, form.data.distributionId) : null;
+    if (result && !result.ok && result.reason === 'cycle_not_open') throw new HttpError(404);
+    const error = !form.success || (result && !result.ok) ? t('shop.error.choose_distribution') : null;
+    const typed = typeof body.distributionId === 'string' ? body.distributionId.slice(0, 20) : '';
+    if (aimsAtBasket(request)) return renderBasket(request, reply, cycle, true, error ? { distributionId: error } : {}, error ? { distributionId: typed } : {}, error ? 422 : 200);
+    if (error) return renderRefused(request, reply, cycle, `${basePath(cycle.id)}/basket`, null, error, 'distributionId', typed);
+    reply.flash('success', 'shop.flash.distribution');
+    return reply.seeOther(next);
+  });
+};
+
+export default shop;
