@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
+import { perConnection } from '../db/prepared.js';
 import { accountRoles, accounts, categories, coop, vatRates } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
 
@@ -7,7 +8,12 @@ export type Coop = typeof coop.$inferSelect;
 
 /** The coop row, or undefined before first-run setup. */
 export function getCoop(db: Db | Tx): Coop | undefined {
-  return db.select().from(coop).where(eq(coop.id, 1)).get();
+  return perConnection(db, coopStatement).get();
+}
+
+/** The coop row's query, prepared once per connection (read on every page and email). */
+function coopStatement(db: Db | Tx) {
+  return db.select().from(coop).where(eq(coop.id, 1)).prepare();
 }
 
 /** True once some account holds the admin role; until then Carnet shows the setup page. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
+import { perConnection } from '../db/prepared.js';
 import {
   accountRoles,
   accounts,
@@ -166,15 +167,153 @@ class LinesChanged extends Error {
   }
 }
 
+const ph = sql.placeholder;
+
+/**
+ * The statements of placing an order, prepared once per connection (building and compiling them
+ * on every placement cost far more than running them). Values go in through placeholders only.
+ */
+function placeStatements(db: Db | Tx) {
+  return {
+    submission: db.select().from(orderSubmissions).where(eq(orderSubmissions.token, ph('token'))).prepare(),
+    memberStatus: db
+      .select({ status: accounts.status })
+      .from(accounts)
+      .innerJoin(accountRoles, and(eq(accountRoles.accountId, accounts.id), eq(accountRoles.role, 'member')))
+      .where(eq(accounts.id, ph('accountId')))
+      .prepare(),
+    account: db.select().from(accounts).where(eq(accounts.id, ph('accountId'))).prepare(),
+    cycle: db.select().from(cycles).where(eq(cycles.id, ph('cycleId'))).prepare(),
+    // The distribution with what the confirmation email shows of it.
+    distribution: db
+      .select({
+        id: distributions.id,
+        startsAt: distributions.startsAt,
+        endsAt: distributions.endsAt,
+        pickupPointName: pickupPoints.name,
+        pickupPointAddress: pickupPoints.address,
+        pickupPointInstructions: pickupPoints.instructions,
+      })
+      .from(distributions)
+      .innerJoin(pickupPoints, eq(pickupPoints.id, distributions.pickupPointId))
+      .where(and(eq(distributions.id, ph('distributionId')), eq(distributions.cycleId, ph('cycleId'))))
+      .prepare(),
+    basket: db
+      .select({
+        offerId: basketItems.offerId,
+        quantity: basketItems.quantity,
+        offerCycleId: offers.cycleId,
+        published: offers.published,
+        quantityAvailable: offers.quantityAvailable,
+        priceCents: offers.priceCents,
+        productId: products.id,
+        productName: products.name,
+        productActive: products.active,
+        unit: products.unit,
+        customLabel: products.unitLabel,
+        vatRateBp: products.vatRateBp,
+        maxPerOrder: products.maxPerOrder,
+        weighed: products.weighed,
+        estimatedWeightGrams: products.estimatedWeightGrams,
+        producerId: producers.id,
+        producerName: producers.name,
+        producerActive: producers.active,
+      })
+      .from(basketItems)
+      .innerJoin(offers, eq(offers.id, basketItems.offerId))
+      .innerJoin(products, eq(products.id, offers.productId))
+      .innerJoin(producers, eq(producers.id, offers.producerId))
+      .where(and(eq(basketItems.accountId, ph('accountId')), eq(basketItems.cycleId, ph('cycleId'))))
+      .orderBy(asc(producers.name), asc(products.name), asc(offers.id))
+      .prepare(),
+    existingOrder: db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.cycleId, ph('cycleId')), eq(orders.accountId, ph('accountId'))))
+      .prepare(),
+    orderLinesHeld: db.select({ offerId: orderLines.offerId, quantity: orderLines.quantity }).from(orderLines).where(eq(orderLines.orderId, ph('orderId'))).prepare(),
+    releaseOffer: db
+      .update(offers)
+      .set({ quantityTaken: sql`${offers.quantityTaken} - ${ph('quantity')}` })
+      .where(and(eq(offers.id, ph('offerId')), sql`${offers.quantityTaken} >= ${ph('quantity')}`))
+      .prepare(),
+    stock: db.select({ available: offers.quantityAvailable, taken: offers.quantityTaken }).from(offers).where(eq(offers.id, ph('offerId'))).prepare(),
+    // Takes stock only if enough is left: the change count says whether it did.
+    takeOffer: db
+      .update(offers)
+      .set({ quantityTaken: sql`${offers.quantityTaken} + ${ph('quantity')}` })
+      .where(and(eq(offers.id, ph('offerId')), sql`(${offers.quantityAvailable} is null or ${offers.quantityAvailable} - ${offers.quantityTaken} >= ${ph('quantity')})`))
+      .prepare(),
+    // Orders are never deleted (cycles restrict it), so the orders of a cycle number 1…count;
+    // counting walks the (cycle_id, account_id) index instead of parsing every reference.
+    orderCount: db.select({ n: sql<number>`count(*)` }).from(orders).where(eq(orders.cycleId, ph('cycleId'))).prepare(),
+    referenceTaken: db.select({ id: orders.id }).from(orders).where(eq(orders.reference, ph('reference'))).prepare(),
+    maxSequence: db
+      .select({ n: sql<number | null>`max(cast(substr(${orders.reference}, length(${ph('prefix')}) + 1) as integer))` })
+      .from(orders)
+      .where(eq(orders.cycleId, ph('cycleId')))
+      .prepare(),
+    insertOrder: db
+      .insert(orders)
+      .values({
+        cycleId: ph('cycleId'),
+        accountId: ph('accountId'),
+        distributionId: ph('distributionId'),
+        reference: ph('reference'),
+        status: 'placed',
+        memberName: ph('memberName'),
+        totalCents: ph('totalCents'),
+        placedAt: ph('now'),
+        updatedAt: ph('now'),
+      })
+      .returning({ id: orders.id })
+      .prepare(),
+    replaceOrder: db
+      .update(orders)
+      .set({
+        distributionId: sql`${ph('distributionId')}`,
+        status: 'placed',
+        memberName: sql`${ph('memberName')}`,
+        totalCents: sql`${ph('totalCents')}`,
+        placedAt: sql`${ph('placedAt')}`,
+        updatedAt: sql`${ph('now')}`,
+        cancelledAt: null,
+      })
+      .where(eq(orders.id, ph('orderId')))
+      .prepare(),
+    deleteLines: db.delete(orderLines).where(eq(orderLines.orderId, ph('orderId'))).prepare(),
+    insertLine: db
+      .insert(orderLines)
+      .values({
+        orderId: ph('orderId'),
+        offerId: ph('offerId'),
+        productId: ph('productId'),
+        producerId: ph('producerId'),
+        productName: ph('productName'),
+        producerName: ph('producerName'),
+        unitLabel: ph('unitLabel'),
+        quantity: ph('quantity'),
+        unitPriceCents: ph('unitPriceCents'),
+        vatRateBp: ph('vatRateBp'),
+        weighed: ph('weighed'),
+        estimatedWeightGrams: ph('estimatedWeightGrams'),
+        lineTotalCents: ph('lineTotalCents'),
+      })
+      .returning({ id: orderLines.id })
+      .prepare(),
+    insertSubmission: db.insert(orderSubmissions).values({ token: ph('token'), accountId: ph('accountId'), orderId: ph('orderId'), createdAt: ph('now') }).prepare(),
+    emptyBasket: db.delete(basketItems).where(and(eq(basketItems.accountId, ph('accountId')), eq(basketItems.cycleId, ph('cycleId')))).prepare(),
+    keepDistribution: db
+      .insert(baskets)
+      .values({ accountId: ph('accountId'), cycleId: ph('cycleId'), distributionId: ph('distributionId'), updatedAt: ph('now') })
+      .onConflictDoUpdate({ target: [baskets.accountId, baskets.cycleId], set: { distributionId: sql`${ph('distributionId')}`, updatedAt: sql`${ph('now')}` } })
+      .prepare(),
+  };
+}
+
 /** True when the account may order: active, holding the member role. */
 export function mayOrder(db: Db | Tx, accountId: number): boolean {
-  const row = db
-    .select({ status: accounts.status })
-    .from(accounts)
-    .innerJoin(accountRoles, and(eq(accountRoles.accountId, accounts.id), eq(accountRoles.role, 'member')))
-    .where(eq(accounts.id, accountId))
-    .get();
-  return row?.status === 'active';
+  return perConnection(db, placeStatements).memberStatus.get({ accountId })?.status === 'active';
 }
 
 /** True while members may place, change and cancel orders in the cycle. */
@@ -184,13 +323,10 @@ function isOpen(cycle: { status: CycleStatus; closesAt: number }, now: number): 
 
 /** Gives back the stock an order's lines hold (the order must be placed). */
 function releaseStock(tx: Tx, orderId: number): void {
-  const lines = tx.select({ offerId: orderLines.offerId, quantity: orderLines.quantity }).from(orderLines).where(eq(orderLines.orderId, orderId)).all();
+  const st = perConnection(tx, placeStatements);
+  const lines = st.orderLinesHeld.all({ orderId });
   for (const l of lines) {
-    const changed = tx
-      .update(offers)
-      .set({ quantityTaken: sql`${offers.quantityTaken} - ${l.quantity}` })
-      .where(and(eq(offers.id, l.offerId), sql`${offers.quantityTaken} >= ${l.quantity}`))
-      .run().changes;
+    const changed = st.releaseOffer.run({ offerId: l.offerId, quantity: l.quantity }).changes;
     // The counter disagrees with the placed lines: refuse rather than make it worse.
     if (changed !== 1) throw new Error(`stock counter of offer ${l.offerId} is below its placed lines`);
   }
@@ -198,12 +334,12 @@ function releaseStock(tx: Tx, orderId: number): void {
 
 /** The next reference in a cycle: V<cycleId>-<sequence of at least 4 digits>. */
 function nextReference(tx: Tx, cycleId: number): string {
+  const st = perConnection(tx, placeStatements);
   const prefix = `V${cycleId}-`;
-  const last = tx
-    .select({ n: sql<number | null>`max(cast(substr(${orders.reference}, ${prefix.length + 1}) as integer))` })
-    .from(orders)
-    .where(eq(orders.cycleId, cycleId))
-    .get()?.n;
+  const reference = prefix + String(st.orderCount.get({ cycleId })!.n + 1).padStart(4, '0');
+  if (!st.referenceTaken.get({ reference })) return reference;
+  // Should the sequence have a gap, fall back to the highest sequence used in the cycle.
+  const last = st.maxSequence.get({ cycleId, prefix })?.n;
   return prefix + String((last ?? 0) + 1).padStart(4, '0');
 }
 
@@ -227,57 +363,31 @@ export function placeOrder(db: Db, mailer: Mailer, input: PlaceInput, now = Date
 
 function placeInTx(tx: Tx, mailer: Mailer, input: PlaceInput, now: number): PlaceResult {
   const { accountId, cycleId, distributionId, token } = input;
-  const seen = tx.select().from(orderSubmissions).where(eq(orderSubmissions.token, token)).get();
+  const st = perConnection(tx, placeStatements);
+  const seen = st.submission.get({ token });
   if (seen) {
     if (seen.accountId !== accountId) return { ok: false, reason: 'token_taken' };
     const order = tx.select({ reference: orders.reference, cycleId: orders.cycleId }).from(orders).where(eq(orders.id, seen.orderId)).get()!;
     return { ok: true, orderId: seen.orderId, reference: order.reference, cycleId: order.cycleId, replaced: false, replayed: true };
   }
   if (!mayOrder(tx, accountId)) return { ok: false, reason: 'not_member' };
-  const account = tx.select().from(accounts).where(eq(accounts.id, accountId)).get()!;
-  const cycle = tx.select().from(cycles).where(eq(cycles.id, cycleId)).get();
+  const account = st.account.get({ accountId })!;
+  const cycle = st.cycle.get({ cycleId });
   if (!cycle || cycle.status === 'draft') return { ok: false, reason: 'not_found' };
   if (!isOpen(cycle, now)) return { ok: false, reason: 'cycle_closed' };
-  const distribution = tx.select({ id: distributions.id }).from(distributions).where(and(eq(distributions.id, distributionId), eq(distributions.cycleId, cycleId))).get();
+  const distribution = st.distribution.get({ distributionId, cycleId });
   if (!distribution) return { ok: false, reason: 'wrong_distribution' };
 
-  const items = tx
-    .select({
-      offerId: basketItems.offerId,
-      quantity: basketItems.quantity,
-      offerCycleId: offers.cycleId,
-      published: offers.published,
-      quantityAvailable: offers.quantityAvailable,
-      priceCents: offers.priceCents,
-      productId: products.id,
-      productName: products.name,
-      productActive: products.active,
-      unit: products.unit,
-      customLabel: products.unitLabel,
-      vatRateBp: products.vatRateBp,
-      maxPerOrder: products.maxPerOrder,
-      weighed: products.weighed,
-      estimatedWeightGrams: products.estimatedWeightGrams,
-      producerId: producers.id,
-      producerName: producers.name,
-      producerActive: producers.active,
-    })
-    .from(basketItems)
-    .innerJoin(offers, eq(offers.id, basketItems.offerId))
-    .innerJoin(products, eq(products.id, offers.productId))
-    .innerJoin(producers, eq(producers.id, offers.producerId))
-    .where(and(eq(basketItems.accountId, accountId), eq(basketItems.cycleId, cycleId)))
-    .orderBy(asc(producers.name), asc(products.name), asc(offers.id))
-    .all();
+  const items = st.basket.all({ accountId, cycleId });
   if (items.length === 0) return { ok: false, reason: 'empty_basket' };
 
-  const existing = tx.select().from(orders).where(and(eq(orders.cycleId, cycleId), eq(orders.accountId, accountId))).get();
+  const existing = st.existingOrder.get({ cycleId, accountId });
   const replaced = existing?.status === 'placed';
   if (existing && replaced) releaseStock(tx, existing.id);
 
   const changed: ChangedLine[] = [];
   const leftOf = (offerId: number): number => {
-    const o = tx.select({ available: offers.quantityAvailable, taken: offers.quantityTaken }).from(offers).where(eq(offers.id, offerId)).get()!;
+    const o = st.stock.get({ offerId })!;
     return o.available === null ? MAX_QUANTITY : Math.max(0, o.available - o.taken);
   };
   for (const item of items) {
@@ -295,11 +405,7 @@ function placeInTx(tx: Tx, mailer: Mailer, input: PlaceInput, now: number): Plac
       changed.push({ ...base, left: cap(leftOf(item.offerId)), problem: 'max_per_order' });
       continue;
     }
-    const taken = tx
-      .update(offers)
-      .set({ quantityTaken: sql`${offers.quantityTaken} + ${item.quantity}` })
-      .where(and(eq(offers.id, item.offerId), sql`(${offers.quantityAvailable} is null or ${offers.quantityAvailable} - ${offers.quantityTaken} >= ${item.quantity})`))
-      .run().changes;
+    const taken = st.takeOffer.run({ offerId: item.offerId, quantity: item.quantity }).changes;
     if (taken !== 1) {
       const left = cap(leftOf(item.offerId));
       changed.push({ ...base, left, problem: left === 0 ? 'sold_out' : 'not_enough' });
@@ -327,32 +433,44 @@ function placeInTx(tx: Tx, mailer: Mailer, input: PlaceInput, now: number): Plac
 
   let orderId: number;
   let reference: string;
+  let placedAt: number;
   if (existing) {
     orderId = existing.id;
     reference = existing.reference;
-    tx.delete(orderLines).where(eq(orderLines.orderId, orderId)).run();
-    tx.update(orders)
-      .set({ distributionId, status: 'placed', memberName: account.name, totalCents, placedAt: replaced ? existing.placedAt : now, updatedAt: now, cancelledAt: null })
-      .where(eq(orders.id, orderId))
-      .run();
+    placedAt = replaced ? existing.placedAt : now;
+    st.deleteLines.run({ orderId });
+    st.replaceOrder.run({ orderId, distributionId, memberName: account.name, totalCents, placedAt, now });
   } else {
     reference = nextReference(tx, cycleId);
-    orderId = tx
-      .insert(orders)
-      .values({ cycleId, accountId, distributionId, reference, status: 'placed', memberName: account.name, totalCents, placedAt: now, updatedAt: now })
-      .returning({ id: orders.id })
-      .get().id;
+    placedAt = now;
+    orderId = st.insertOrder.get({ cycleId, accountId, distributionId, reference, memberName: account.name, totalCents, now })!.id;
   }
-  tx.insert(orderLines)
-    .values(lines.map((l) => ({ ...l, orderId })))
-    .run();
-  tx.insert(orderSubmissions).values({ token, accountId, orderId, createdAt: now }).run();
-  tx.delete(basketItems).where(and(eq(basketItems.accountId, accountId), eq(basketItems.cycleId, cycleId))).run();
-  tx.insert(baskets)
-    .values({ accountId, cycleId, distributionId, updatedAt: now })
-    .onConflictDoUpdate({ target: [baskets.accountId, baskets.cycleId], set: { distributionId, updatedAt: now } })
-    .run();
-  queueOrderEmail(tx, mailer, orderId, replaced ? 'changed' : 'placed', now);
+  // Inserted in the order the email and the order page list them (producer, product, offer).
+  const stored: OrderLine[] = lines.map((l) => ({ ...l, orderId, id: st.insertLine.get({ ...l, orderId })!.id }));
+  st.insertSubmission.run({ token, accountId, orderId, now });
+  st.emptyBasket.run({ accountId, cycleId });
+  st.keepDistribution.run({ accountId, cycleId, distributionId, now });
+
+  // The confirmation email, from what this transaction just wrote (no need to read it back).
+  const theCoop = getCoop(tx);
+  const vat = vatByRate(stored);
+  const order: EmailOrder = {
+    id: orderId,
+    reference,
+    totalCents,
+    cycleName: cycle.name,
+    closesAt: cycle.closesAt,
+    pickupPointName: distribution.pickupPointName,
+    pickupPointAddress: distribution.pickupPointAddress,
+    pickupPointInstructions: distribution.pickupPointInstructions,
+    startsAt: distribution.startsAt,
+    endsAt: distribution.endsAt,
+    lines: stored,
+    vat,
+    paymentMethods: acceptedPaymentMethods(theCoop),
+    bankDetails: theCoop?.bankDetails ?? '',
+  };
+  sendOrderEmail(tx, mailer, order, account, theCoop, replaced ? 'changed' : 'placed', now);
   return { ok: true, orderId, reference, cycleId, replaced, replayed: false };
 }
 
@@ -617,12 +735,43 @@ export function windowText(t: Translate, fmt: Formatters, startsAt: number, ends
   return t('orders.window', { date: fmt.date(startsAt), start: fmt.time(startsAt), end: fmt.time(endsAt) });
 }
 
-/** Queues the email that confirms a placed, changed or cancelled order, in the member's language. */
+/** What the confirmation email of an order shows. */
+type EmailOrder = Pick<
+  OrderDetail,
+  | 'id'
+  | 'reference'
+  | 'totalCents'
+  | 'cycleName'
+  | 'closesAt'
+  | 'pickupPointName'
+  | 'pickupPointAddress'
+  | 'pickupPointInstructions'
+  | 'startsAt'
+  | 'endsAt'
+  | 'lines'
+  | 'vat'
+  | 'paymentMethods'
+  | 'bankDetails'
+>;
+
+/** Queues the email that confirms a placed, changed or cancelled order, in the member's language, reading the order. */
 function queueOrderEmail(tx: Tx, mailer: Mailer, orderId: number, kind: 'placed' | 'changed' | 'cancelled', now: number): void {
   const order = readOrder(tx, orderId, now)!;
   const account = order.accountId === null ? undefined : tx.select().from(accounts).where(eq(accounts.id, order.accountId)).get();
   if (!account) return;
-  const theCoop = getCoop(tx);
+  sendOrderEmail(tx, mailer, order, account, getCoop(tx), kind, now);
+}
+
+/** Queues the email that confirms a placed, changed or cancelled order, in the member's language. */
+function sendOrderEmail(
+  tx: Tx,
+  mailer: Mailer,
+  order: EmailOrder,
+  account: typeof accounts.$inferSelect,
+  theCoop: Coop | undefined,
+  kind: 'placed' | 'changed' | 'cancelled',
+  now: number,
+): void {
   const locale = account.locale;
   const t = translator(locale);
   const fmt = formatters(locale, theCoop?.timeZone ?? 'Europe/Paris', theCoop?.currency ?? 'EUR');

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, lt, ne, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
+import { perConnection } from '../db/prepared.js';
 import { accountRoles, accounts, sessions, type Role } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
 
@@ -60,29 +61,48 @@ export function createSession(db: Db | Tx, token: string, accountId: number | nu
   return idHash;
 }
 
+/** The session queries, prepared once per connection. */
+function sessionStatements(db: Db | Tx) {
+  const byIdHash = eq(sessions.idHash, sql.placeholder('idHash'));
+  return {
+    find: db
+      .select({
+        idHash: sessions.idHash,
+        flash: sessions.flash,
+        lastSeenAt: sessions.lastSeenAt,
+        expiresAt: sessions.expiresAt,
+        accountId: accounts.id,
+        email: accounts.email,
+        name: accounts.name,
+        locale: accounts.locale,
+        status: accounts.status,
+        roles: sql<string | null>`(select group_concat(${accountRoles.role}) from ${accountRoles} where ${accountRoles.accountId} = ${accounts.id})`,
+      })
+      .from(sessions)
+      .leftJoin(accounts, eq(accounts.id, sessions.accountId))
+      .where(byIdHash)
+      .prepare(),
+    touch: db
+      .update(sessions)
+      .set({ lastSeenAt: sql`${sql.placeholder('now')}`, expiresAt: sql`${sql.placeholder('expiresAt')}` })
+      .where(byIdHash)
+      .prepare(),
+    setFlash: db
+      .update(sessions)
+      .set({ flash: sql`${sql.placeholder('flash')}` })
+      .where(byIdHash)
+      .prepare(),
+  };
+}
+
 /** Looks a token up; expired sessions count as none. Keeps a busy session alive (sliding expiry). */
 export function findSession(db: Db, token: string, now = Date.now()): SessionState | null {
   const idHash = hashToken(token);
-  const row = db
-    .select({
-      idHash: sessions.idHash,
-      flash: sessions.flash,
-      lastSeenAt: sessions.lastSeenAt,
-      expiresAt: sessions.expiresAt,
-      accountId: accounts.id,
-      email: accounts.email,
-      name: accounts.name,
-      locale: accounts.locale,
-      status: accounts.status,
-      roles: sql<string | null>`(select group_concat(${accountRoles.role}) from ${accountRoles} where ${accountRoles.accountId} = ${accounts.id})`,
-    })
-    .from(sessions)
-    .leftJoin(accounts, eq(accounts.id, sessions.accountId))
-    .where(eq(sessions.idHash, idHash))
-    .get();
+  const statements = perConnection(db, sessionStatements);
+  const row = statements.find.get({ idHash });
   if (!row || row.expiresAt <= now) return null;
   if (row.accountId !== null && now - row.lastSeenAt > TOUCH_EVERY_MS) {
-    db.update(sessions).set({ lastSeenAt: now, expiresAt: now + ACCOUNT_SESSION_MS }).where(eq(sessions.idHash, idHash)).run();
+    statements.touch.run({ idHash, now, expiresAt: now + ACCOUNT_SESSION_MS });
   }
   return {
     idHash,
@@ -103,7 +123,7 @@ export function findSession(db: Db, token: string, now = Date.now()): SessionSta
 
 /** Stores (or clears) the flash of a session. */
 export function setFlash(db: Db, idHash: string, flash: Flash | null): void {
-  db.update(sessions).set({ flash: flash ? JSON.stringify(flash) : null }).where(eq(sessions.idHash, idHash)).run();
+  perConnection(db, sessionStatements).setFlash.run({ idHash, flash: flash ? JSON.stringify(flash) : null });
 }
 
 /** Ends one session. */

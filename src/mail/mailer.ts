@@ -1,8 +1,10 @@
 import { Eta } from 'eta';
 import { fileURLToPath } from 'node:url';
-import { eq } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
-import { coop, outbox } from '../db/schema/index.js';
+import { perConnection } from '../db/prepared.js';
+import { outbox } from '../db/schema/index.js';
+import { getCoop } from '../domain/coop.js';
 import { translator, type Locale, type Params } from '../i18n/index.js';
 import { emailTemplates, type EmailBlock, type EmailContent, type EmailName, type EmailTable, type EmailTemplates } from './templates.js';
 
@@ -39,6 +41,24 @@ function plainText(m: {
   return parts.join('\n\n') + '\n\n-- \n' + m.footer + '\n' + m.homeUrl + '\n';
 }
 
+/** The outbox insert, prepared once per connection. */
+function outboxInsert(db: Db | Tx) {
+  const ph = sql.placeholder;
+  return db
+    .insert(outbox)
+    .values({
+      toAddress: ph('toAddress'),
+      toName: ph('toName'),
+      subject: ph('subject'),
+      textBody: ph('textBody'),
+      htmlBody: ph('htmlBody'),
+      nextAttemptAt: ph('now'),
+      createdAt: ph('now'),
+    })
+    .returning({ id: outbox.id })
+    .prepare();
+}
+
 /** One email to queue: who gets it, in which language, and which template with what data. */
 export interface EmailRequest<N extends EmailName = EmailName> {
   to: string;
@@ -72,7 +92,7 @@ export class Mailer {
 
   /** Renders a template without storing it. */
   render<N extends EmailName>(db: Db | Tx, req: EmailRequest<N>): RenderedEmail {
-    const theCoop = db.select({ name: coop.name }).from(coop).where(eq(coop.id, 1)).get();
+    const theCoop = getCoop(db);
     const t = translator(req.locale);
     const params: Params = { coop: theCoop?.name ?? 'Carnet', name: req.toName ?? '', ...req.params };
     const build = emailTemplates[req.template] as (d: unknown) => EmailContent;
@@ -101,19 +121,14 @@ export class Mailer {
   /** Renders an email and adds it to the outbox inside the caller's transaction. */
   queue<N extends EmailName>(db: Db | Tx, req: EmailRequest<N>, now = Date.now()): number {
     const email = this.render(db, req);
-    const row = db
-      .insert(outbox)
-      .values({
-        toAddress: req.to,
-        toName: req.toName ?? null,
-        subject: email.subject,
-        textBody: email.text,
-        htmlBody: email.html,
-        nextAttemptAt: now,
-        createdAt: now,
-      })
-      .returning({ id: outbox.id })
-      .get();
+    const row = perConnection(db, outboxInsert).get({
+      toAddress: req.to,
+      toName: req.toName ?? null,
+      subject: email.subject,
+      textBody: email.text,
+      htmlBody: email.html,
+      now,
+    })!;
     return row.id;
   }
 }
