@@ -697,8 +697,9 @@ const ROUTES: RouteCase[] = [
     expect: (actor, ctx) => accountPage(`/shop/${shopFixture(ctx).cycleId}`)(actor),
     after: (t, _c, actor, res) => {
       t.match(text(res.body), 'Radis du matrix');
-      // Only an active member gets the add-to-basket forms.
-      t.equal(/action="\/shop\/\d+\/basket\/\d+"/.test(res.body), actor !== 'pending', `${actor}: add forms`);
+      // Only an active member gets the add-to-basket form and buttons.
+      t.equal(/action="\/shop\/\d+\/basket"/.test(res.body), actor !== 'pending', `${actor}: add form`);
+      t.equal(/<button name="offer" value="\d+" hx-post="\/shop\/\d+\/basket\/\d+"/.test(res.body), actor !== 'pending', `${actor}: add buttons`);
     },
   },
   {
@@ -714,6 +715,16 @@ const ROUTES: RouteCase[] = [
     url: (ctx) => `/shop/${shopFixture(ctx).cycleId}/basket`,
     // Every account of the cast holds the member role; a pending one sees the page with a notice.
     expect: (actor, ctx) => accountPage(`/shop/${shopFixture(ctx).cycleId}/basket`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/shop/:cycleId/basket',
+    url: (ctx) => `/shop/${shopFixture(ctx).cycleId}/basket`,
+    // The shop's one form: the pressed button names the offer.
+    form: (ctx) => ({ offer: String(shopFixture(ctx).offerId), [`qty[${shopFixture(ctx).offerId}]`]: '2' }),
+    expect: (actor, ctx) => (actor === 'anonymous' || actor === 'pending' ? { status: 403 } : { status: 303, location: `/shop/${shopFixture(ctx).cycleId}` }),
+    after: (t, ctx, actor) =>
+      t.equal(count(ctx.db, 'basket_items', 'account_id = ? and offer_id = ? and quantity = 2', ctx.ids[actor as Exclude<Actor, 'anonymous'>], shopFixture(ctx).offerId), 1, 'in the basket'),
   },
   {
     method: 'POST',

@@ -10,6 +10,16 @@ import { basketQuantity, buildShopFixture } from './shop-fixture.js';
  */
 
 const HTMX = (target: string) => ({ 'hx-request': 'true', 'hx-target': target });
+/** What htmx sends when a line's button in the shop is pressed (its name is "offer"). */
+const HTMX_LINE = { 'hx-request': 'true', 'hx-trigger-name': 'offer' };
+/** The shop's one form as a browser sends it when a line's button is pressed: the button, and every line's field. */
+const shopForm = (offer: number, quantity: string | string[], others: Record<string, string> = {}, extra: Record<string, string> = {}) => ({
+  ...others,
+  [`qty[${offer}]`]: quantity,
+  offer: String(offer),
+  ...extra,
+});
+const field = (offer: number) => `name="qty\\[${offer}\\]"`;
 
 t.test('without JavaScript: add, change, remove, and back to where the form was', async (t) => {
   const { app, db } = await build(t);
@@ -17,22 +27,51 @@ t.test('without JavaScript: add, change, remove, and back to where the form was'
   const f = buildShopFixture(db);
   const c = await clientFor(app, 'member');
   const shop = `/shop/${f.open}`;
-  await c.get(shop);
-  let res = await c.post(`${shop}/basket/${f.offers.carrots}`, { quantity: '2' });
+  let res = await c.get(shop);
+  // One form around every line, with one CSRF token for the page.
+  const form = res.body.slice(res.body.indexOf(`<form method="post" action="${shop}/basket"`));
+  t.ok(form.length < res.body.length, 'the page form');
+  t.equal(form.slice(0, form.indexOf('</form>')).split('name="_csrf"').length - 1, 1, 'one token, not one per line');
+  // The form holds every line's field: only the pressed button's offer changes.
+  const everyLine = { [`qty[${f.offers.leeks}]`]: '5', [`qty[${f.offers.tomme}]`]: '3', [`qty[${f.offers.eggs}]`]: '1' };
+  res = await c.post(`${shop}/basket`, shopForm(f.offers.carrots, '2', everyLine));
   t.equal(res.statusCode, 303);
   t.equal(res.headers.location, shop);
   t.equal(basketQuantity(db, ids.member, f.offers.carrots), 2);
+  for (const other of [f.offers.leeks, f.offers.tomme, f.offers.eggs]) t.equal(basketQuantity(db, ids.member, other), undefined, 'the other lines’ fields are ignored');
   res = await c.get(shop);
   t.match(text(res.body), 'Carottes : 2 dans votre panier.', 'a flash says so');
-  t.match(res.body, new RegExp(`id="q${f.offers.carrots}"[^>]*value="2"`), 'the field shows the quantity in the basket');
+  t.match(res.body, new RegExp(`${field(f.offers.carrots)}[^>]*value="2"`), 'the field shows the quantity in the basket');
 
-  res = await c.post(`${shop}/basket/${f.offers.carrots}`, { quantity: '3', next: `${shop}?q=car` });
+  res = await c.post(`${shop}/basket`, shopForm(f.offers.carrots, '3', everyLine, { next: `${shop}?q=car` }));
   t.equal(res.headers.location, `${shop}?q=car`, 'back to the filtered page');
   t.equal(basketQuantity(db, ids.member, f.offers.carrots), 3);
   for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example']) {
-    res = await c.post(`${shop}/basket/${f.offers.leeks}`, { quantity: '1', next });
+    res = await c.post(`${shop}/basket`, shopForm(f.offers.leeks, '1', {}, { next }));
     t.equal(res.headers.location, shop, `${next}: only a same-site path`);
   }
+  t.equal(basketQuantity(db, ids.member, f.offers.leeks), 1);
+
+  // No offer named (Enter in a field, or a hand-made request): 422, nothing stored.
+  await c.get(shop);
+  let before = snapshot(db);
+  for (const offer of [undefined, '', 'abc', '0']) {
+    const body: Record<string, string> = { [`qty[${f.offers.eggs}]`]: '1' };
+    if (offer !== undefined) body.offer = offer;
+    res = await c.post(`${shop}/basket`, body);
+    t.equal(res.statusCode, 422, `offer=${offer}: 422`);
+    t.match(text(res.body), 'Ce produit n’est plus proposé dans cette vente.');
+  }
+  t.equal(snapshot(db), before, 'nothing stored');
+  // Without the page's token: 403, nothing stored.
+  before = snapshot(db);
+  res = await c.post(`${shop}/basket`, shopForm(f.offers.eggs, '1', {}, { _csrf: '' }));
+  t.equal(res.statusCode, 403, 'no token: 403');
+  res = await c.post(`${shop}/basket`, shopForm(f.offers.eggs, '1', {}, { _csrf: 'x'.repeat(43) }));
+  t.equal(res.statusCode, 403, 'a wrong token: 403');
+  t.equal(snapshot(db), before, 'nothing stored');
+
+  // The basket page's forms post a line's quantity to the offer's own URL.
   res = await c.post(`${shop}/basket/${f.offers.carrots}`, { quantity: '0', next: `${shop}/basket` });
   t.equal(res.headers.location, `${shop}/basket`);
   t.equal(basketQuantity(db, ids.member, f.offers.carrots), undefined, '0 removes');
@@ -46,36 +85,56 @@ t.test('with htmx: the line and the basket total are swapped in place', async (t
   const f = buildShopFixture(db);
   const c = await clientFor(app, 'member');
   const shop = `/shop/${f.open}`;
-  await c.get(shop);
-  let res = await c.post(`${shop}/basket/${f.offers.tomme}`, { quantity: '2' }, HTMX(`offer-${f.offers.tomme}`));
+  let res = await c.get(shop);
+  // The form sets the target and swap once; each line's button posts to its offer's own URL.
+  t.match(res.body, new RegExp(`<form method="post" action="${shop}/basket" novalidate hx-boost="false" hx-target="closest li" hx-swap="outerHTML">`));
+  t.match(res.body, `<button name="offer" value="${f.offers.tomme}" hx-post="${shop}/basket/${f.offers.tomme}">Ajouter</button>`);
+  t.match(res.body, '<script src="/static/js/shop.js" defer></script>', 'the script that sends only the line’s own field');
+  // htmx sends the page's token in a header (set on <main>), and with static/js/shop.js only the line's field.
+  const token = { _csrf: '' };
+  const header = () => ({ ...HTMX_LINE, 'x-csrf-token': c.csrf });
+  res = await c.post(`${shop}/basket/${f.offers.tomme}`, { ...token, [`qty[${f.offers.tomme}]`]: '2' }, header());
   t.equal(res.statusCode, 200);
   t.equal(res.headers['hx-push-url'], 'false', 'the address bar keeps the shop');
   t.notMatch(res.body, '<html', 'a fragment, not a page');
-  t.match(res.body, new RegExp(`^\\s*<li id="offer-${f.offers.tomme}"`));
+  t.match(res.body, /^\s*<li><a href=/, 'the line');
+  t.match(res.body, new RegExp(`${field(f.offers.tomme)}[^>]*value="2"`));
   t.match(text(res.body), '2 dans mon panier');
   t.match(res.body, '<aside id="basket-summary" class="basket-summary" aria-live="polite" hx-swap-oob="true">');
   t.match(text(res.body), 'Mon panier : 2 articles, 36,80 €', 'weighed: 2 × ≈ 18,40 €');
   t.match(res.body, /<span id="nav-basket-count" hx-swap-oob="true"> <span class="badge">2/);
   t.equal(basketQuantity(db, ids.member, f.offers.tomme), 2);
 
+  // Without shop.js htmx sends the whole form: the URL's offer and its field only count.
+  res = await c.post(`${shop}/basket/${f.offers.eggs}`, { ...token, ...shopForm(f.offers.eggs, '2', { [`qty[${f.offers.leeks}]`]: '4' }) }, header());
+  t.equal(res.statusCode, 200);
+  t.equal(basketQuantity(db, ids.member, f.offers.eggs), 2);
+  t.equal(basketQuantity(db, ids.member, f.offers.leeks), undefined, 'another line’s field is ignored');
+
   // Refused: 422 with the line and its message, nothing stored.
   const before = snapshot(db);
-  res = await c.post(`${shop}/basket/${f.offers.carrots}`, { quantity: '5' }, HTMX(`offer-${f.offers.carrots}`));
+  res = await c.post(`${shop}/basket/${f.offers.carrots}`, { ...token, [`qty[${f.offers.carrots}]`]: '5' }, header());
   t.equal(res.statusCode, 422);
   t.equal(snapshot(db), before);
   t.match(text(res.body), 'Il n’en reste que 3.');
-  t.match(res.body, new RegExp(`id="q${f.offers.carrots}"[^>]*value="5"[^>]*aria-invalid="true"`));
+  t.match(res.body, new RegExp(`${field(f.offers.carrots)}[^>]*value="5"[^>]*aria-invalid="true" aria-describedby="e${f.offers.carrots}"`));
+  t.match(res.body, `<small id="e${f.offers.carrots}" class="field-error" role="alert">`);
+  // Without the token (neither header nor field): 403, nothing stored.
+  res = await c.post(`${shop}/basket/${f.offers.tomme}`, { ...token, [`qty[${f.offers.tomme}]`]: '1' }, HTMX_LINE);
+  t.equal(res.statusCode, 403);
+  t.equal(snapshot(db), before);
 
   // From the basket page, the basket section is the fragment.
   res = await c.post(`${shop}/basket/${f.offers.tomme}`, { quantity: '1', next: `${shop}/basket` }, HTMX('basket'));
   t.equal(res.statusCode, 200);
   t.match(res.body, /^\s*<div id="basket">/);
-  t.match(text(res.body), 'Total TTC 18,40 €');
+  t.match(text(res.body), 'Total TTC 22,60 €', 'Tomme 18,40 € and the eggs added above');
   t.match(res.body, 'hx-swap-oob="true"');
   t.notMatch(res.body, '<html');
   res = await c.post(`${shop}/basket/${f.offers.tomme}`, { quantity: 'x', next: `${shop}/basket` }, HTMX('basket'));
   t.equal(res.statusCode, 422);
   t.match(text(res.body), 'Indiquez un nombre entier');
+  await c.post(`${shop}/basket/${f.offers.eggs}`, { quantity: '0' }, HTMX('basket'));
   res = await c.post(`${shop}/basket/${f.offers.tomme}`, { quantity: '0' }, HTMX('basket'));
   t.match(text(res.body), 'Votre panier est vide.', 'the last line removed: the empty state');
 
@@ -109,7 +168,8 @@ t.test('refused quantities: 422, the same page with the message, nothing stored'
   for (const bad of cases) {
     await c.get(shop);
     const before = snapshot(db);
-    const res = await c.post(`${shop}/basket/${bad.offer}`, { quantity: bad.quantity });
+    // Sent by the shop's one form, as a browser without JavaScript does.
+    const res = await c.post(`${shop}/basket`, shopForm(bad.offer, bad.quantity, { [`qty[${f.offers.tomme}]`]: '1' }));
     t.equal(res.statusCode, 422, `${bad.label}: 422`);
     t.equal(snapshot(db), before, `${bad.label}: nothing stored`);
     t.ok(decode(res.body).includes(bad.message), `${bad.label}: says "${bad.message}"`);
@@ -135,8 +195,8 @@ t.test('refused quantities: 422, the same page with the message, nothing stored'
   // A filtered shop keeps its filter.
   res = await c.post(`${shop}/basket/${f.offers.eggs}`, { quantity: '5', next: `${shop}?producer=${f.producers.dairy}` });
   t.equal(res.statusCode, 422);
-  t.notMatch(res.body, '<strong>Carottes</strong>');
-  t.match(res.body, '<strong>Œufs</strong>');
+  t.notMatch(res.body, '>Carottes</a>');
+  t.match(res.body, '>Œufs</a>');
 });
 
 t.test('the basket page: lines, totals, VAT, problems, distribution, the place-order form', async (t) => {

@@ -57,11 +57,17 @@ t.test('the shop page: offers by category and producer, prices, what is left', a
   t.match(page, 'Œufs 2,10 € la demi-douzaine Reste 30 · max. 2 par commande');
   t.notMatch(page, 'Brouillon', 'a draft offer is not shown');
   t.notMatch(page, 'Ancien', 'nor another sale’s');
-  // Each offer that can be ordered has its own form; a sold-out one has none.
-  t.match(res.body, new RegExp(`<form method="post" action="/shop/${f.open}/basket/${f.offers.carrots}"`));
-  t.match(res.body, new RegExp(`id="q${f.offers.carrots}" name="quantity" type="number" inputmode="numeric" min="0" max="3"`));
-  t.match(res.body, new RegExp(`id="q${f.offers.eggs}" name="quantity" type="number" inputmode="numeric" min="0" max="2"`), 'the maximum per order caps the field');
-  t.notMatch(res.body, `action="/shop/${f.open}/basket/${f.offers.asparagus}"`);
+  // One form around the offers; each offer that can be ordered has its field and button, a sold-out one neither.
+  t.match(res.body, `<form method="post" action="/shop/${f.open}/basket"`);
+  t.match(res.body, `<input name="qty[${f.offers.carrots}]" type="number" min="0" max="3" value="1" aria-labelledby="ql n${f.offers.carrots}">`);
+  t.match(res.body, `<input name="qty[${f.offers.eggs}]" type="number" min="0" max="2"`, 'the maximum per order caps the field');
+  t.match(res.body, `<button name="offer" value="${f.offers.carrots}" hx-post="/shop/${f.open}/basket/${f.offers.carrots}">Ajouter</button>`);
+  t.notMatch(res.body, `name="qty[${f.offers.asparagus}]"`);
+  t.notMatch(res.body, `value="${f.offers.asparagus}"`);
+  // Each field is labelled "Quantité" and the product's name.
+  t.match(res.body, '<span id="ql" hidden>Quantité</span>');
+  t.match(res.body, `<a href="/shop/${f.open}/offers/${f.offers.carrots}" id="n${f.offers.carrots}">Carottes</a>`);
+  t.match(res.body, /<li class="sold-out"><a [^>]*>Asperges<\/a>/, 'a sold-out line is marked');
   t.match(res.body, 'id="basket-summary"');
   t.match(page, 'Votre panier est vide.');
   t.match(res.body, /href="\/shop"[^>]*aria-current="page">Boutique/, 'the header links to the shop');
@@ -83,7 +89,7 @@ t.test('search and filters', async (t) => {
   const names = async (query: string) => {
     const res = await c.get(`/shop/${f.open}${query}`);
     t.equal(res.statusCode, 200, `${query}: 200`);
-    return ['Carottes', 'Poireaux', 'Asperges', 'Tomme', 'Œufs'].filter((n) => res.body.includes(`<strong>${n}</strong>`));
+    return ['Carottes', 'Poireaux', 'Asperges', 'Tomme', 'Œufs'].filter((n) => res.body.includes(`>${n}</a>`));
   };
   const cases: Array<[string, string[]]> = [
     ['', ['Carottes', 'Poireaux', 'Asperges', 'Tomme', 'Œufs']],
@@ -132,7 +138,8 @@ t.test('an offer’s detail page', async (t) => {
   t.match(page, 'Maraîchage bio depuis 1990.', 'the producer’s presentation');
   t.match(page, 'Prix TTC (TVA 5,5 %)');
   t.notMatch(res.body, '<img', 'no photo, no image');
-  t.match(res.body, `action="/shop/${f.open}/basket/${f.offers.carrots}"`);
+  t.match(res.body, `action="/shop/${f.open}/basket"`);
+  t.match(res.body, `<button name="offer" value="${f.offers.carrots}" hx-post="/shop/${f.open}/basket/${f.offers.carrots}">`);
   t.match(res.body, `name="next" value="/shop/${f.open}/offers/${f.offers.carrots}"`);
 
   db.$client.prepare("update products set photo = 'abc123.webp' where id = (select product_id from offers where id = ?)").run(f.offers.tomme);
@@ -177,7 +184,8 @@ t.test('who may browse: pending members, accounts that are not members, visitors
   let res = await pending.get(url);
   t.equal(res.statusCode, 200);
   t.match(text(res.body), 'Votre compte attend la validation de la coop');
-  t.notMatch(res.body, `action="${url}/basket/`, 'no add forms');
+  t.notMatch(res.body, `action="${url}/basket"`, 'no add form');
+  t.notMatch(res.body, 'name="offer"', 'no add buttons');
   res = await pending.get(`${url}/basket`);
   t.equal(res.statusCode, 200);
   t.match(text(res.body), 'Votre compte attend la validation de la coop');
@@ -187,7 +195,8 @@ t.test('who may browse: pending members, accounts that are not members, visitors
   res = await grower.get(url);
   t.equal(res.statusCode, 200);
   t.match(text(res.body), 'Ce compte n’a pas le rôle adhérent·e');
-  t.notMatch(res.body, `action="${url}/basket/`);
+  t.notMatch(res.body, `action="${url}/basket"`);
+  t.notMatch(res.body, 'name="offer"');
   t.notMatch(res.body, 'href="/shop"', 'no shop link in the menu without the member role');
   t.equal((await grower.get(`${url}/basket`)).statusCode, 403);
 
@@ -207,7 +216,8 @@ t.test('who may browse: pending members, accounts that are not members, visitors
   res = await visitor.get(url);
   t.equal(res.statusCode, 200);
   t.match(text(res.body), 'Vous visitez la boutique sans être connecté·e.');
-  t.notMatch(res.body, `action="${url}/basket/`, 'no add forms');
+  t.notMatch(res.body, `action="${url}/basket"`, 'no add form');
+  t.notMatch(res.body, 'name="offer"', 'no add buttons');
   t.notMatch(res.body, 'id="basket-summary"');
   t.match(res.body, `href="/login?next=${encodeURIComponent(url)}"`, '"log in to order" links come back here');
   t.match(text(res.body), 'Se connecter pour commander');
@@ -279,13 +289,19 @@ t.test('kept lines never go stale: stock, renames, prices, and each session’s 
   res = await a.get(url);
   t.match(text(res.body), 'Carottes nouvelles 2,40 € le kg Épuisé');
   t.match(text(res.body), 'Poireaux 2,60 € la botte');
-  // The same line for two sessions carries each one's own token.
-  const tokenIn = (html: string) => new RegExp(`action="${url}/basket/${f.offers.leeks}"[^>]*><input type="hidden" name="_csrf" value="([^"]+)"`).exec(html)?.[1];
-  const ta = tokenIn((await a.get(url)).body);
-  const tb = tokenIn((await b.get(url)).body);
+  // The same lines for two sessions: the page's one form carries each one's own token.
+  const tokenIn = (html: string) => new RegExp(`action="${url}/basket"[^>]*>\\n<input type="hidden" name="_csrf" value="([^"]+)"`).exec(html)?.[1];
+  const pa = (await a.get(url)).body;
+  const pb = (await b.get(url)).body;
+  const ta = tokenIn(pa);
+  const tb = tokenIn(pb);
   t.ok(ta && tb && ta !== tb, 'different sessions, different tokens');
   t.equal(ta, a.csrf);
   t.equal(tb, b.csrf);
-  res = await b.post(`${url}/basket/${f.offers.leeks}`, { quantity: '1', _csrf: tb! });
-  t.equal(res.statusCode, 303, 'the token in the line is accepted');
+  const lines = (html: string) => html.slice(html.indexOf('<section class="shop-category"'), html.lastIndexOf('</section>'));
+  t.equal(lines(pa), lines(pb), 'the lines hold nothing of the session');
+  res = await b.post(`${url}/basket`, { offer: String(f.offers.leeks), [`qty[${f.offers.leeks}]`]: '1', _csrf: a.csrf });
+  t.equal(res.statusCode, 403, 'another session’s token is refused');
+  res = await b.post(`${url}/basket`, { offer: String(f.offers.leeks), [`qty[${f.offers.leeks}]`]: '1', _csrf: tb! });
+  t.equal(res.statusCode, 303, 'the page’s token is accepted');
 });

@@ -26,10 +26,12 @@ import { safeNext } from '../forms.js';
 import { HttpError, requireRole } from '../guards.js';
 
 /*
- * The shop and the basket. The shop page lists every offer of an open cycle in one query; each
- * offer has a plain form that POSTs a quantity and comes back with 303, and with htmx the same
- * form swaps its own line and the basket summary in place (the summary via hx-swap-oob). The
- * basket page works the same way, its forms swapping the whole basket section.
+ * The shop and the basket. The shop page lists every offer of an open cycle in one query, inside
+ * one plain form (one CSRF token for the page): a line's button sends offer=<id> with the fields
+ * qty[<id>] to POST /shop/:cycleId/basket, which reads that offer's quantity only and comes back
+ * with 303. With htmx the button posts its own line to POST /shop/:cycleId/basket/:offerId, which
+ * swaps that line and the basket summary in place (the summary via hx-swap-oob). The basket page
+ * posts there too, with one form per line swapping the whole basket section.
  */
 
 const ID = z
@@ -251,38 +253,38 @@ const shop: FastifyPluginAsync = async (app) => {
   /*
    * The lines of the shop, rendered by views/shop/_offers.eta and kept by what they show: a line
    * only changes when its offer, what is left or the member's quantity changes, so a page of 1,000
-   * offers is mostly lookups. The CSRF token differs per session: lines are kept split around it.
+   * offers is mostly lookups. Lines hold nothing per session (the CSRF token is the form's).
    */
-  const CSRF_MARK = '\u0000csrf\u0000';
   const MAX_CACHED_LINES = 20_000;
-  const lineCache = new Map<string, string[]>();
-  type LineContext = { t: Translate; locale: string; cycle: ShopCycle; shopper: Shopper; next: string | null; loginUrl: string; csrf: string };
+  const lineCache = new Map<string, string>();
+  type LineContext = { t: Translate; locale: string; cycle: ShopCycle; shopper: Shopper; loginUrl: string };
   const renderLines = async (ctx: LineContext, offers: ShopOffer[], mine: MemberQuantities, view: ReturnType<typeof offerViews>, errors: Record<number, string>, values: Record<number, string>): Promise<string> => {
     let html = '';
-    const shared = { t: ctx.t, cycle: ctx.cycle, shopper: ctx.shopper, next: ctx.next, loginUrl: ctx.loginUrl, offerErrors: {}, offerValues: {} };
+    const shared = { t: ctx.t, cycle: ctx.cycle, shopper: ctx.shopper, loginUrl: ctx.loginUrl, offerErrors: {}, offerValues: {} };
     // Everything a line's text depends on, besides the offer: the view is only built on a miss.
-    const prefix = `${ctx.locale}|${ctx.shopper}|${ctx.cycle.id}|${ctx.next}|${ctx.loginUrl}|`;
+    // Only a visitor's line shows the login link (with the page's address in it).
+    const prefix = `${ctx.locale}|${ctx.shopper}|${ctx.cycle.id}|${ctx.shopper === 'visitor' ? ctx.loginUrl : ''}|`;
     for (const o of offers) {
       const inBasket = mine.basket.get(o.offerId) ?? 0;
       const held = mine.held.get(o.offerId) ?? 0;
       if (errors[o.offerId] !== undefined || values[o.offerId] !== undefined) {
-        html += await app.view('shop/_offers', { ...shared, csrf: ctx.csrf, offers: [view(o, inBasket, held)], offerErrors: errors, offerValues: values });
+        html += await app.view('shop/_offers', { ...shared, offers: [view(o, inBasket, held)], offerErrors: errors, offerValues: values });
         continue;
       }
       const key = `${prefix}${o.offerId}|${o.name}|${o.priceCents}|${o.unit}|${o.unitLabel}|${o.weighed}|${o.estimatedWeightGrams}|${o.maxPerOrder}|${o.left}|${held}|${inBasket}`;
-      let parts = lineCache.get(key);
-      if (!parts) {
+      let line = lineCache.get(key);
+      if (line === undefined) {
         if (lineCache.size >= MAX_CACHED_LINES) lineCache.clear();
-        parts = (await app.view('shop/_offers', { ...shared, csrf: CSRF_MARK, offers: [view(o, inBasket, held)] })).split(CSRF_MARK);
-        lineCache.set(key, parts);
+        line = await app.view('shop/_offers', { ...shared, offers: [view(o, inBasket, held)] });
+        lineCache.set(key, line);
       }
-      html += parts.length === 1 ? parts[0] : parts.join(ctx.csrf);
+      html += line;
     }
     return html;
   };
 
-  /** Renders the shop page of a cycle, with errors by offer id after a refused change. */
-  const renderShop = async (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, filter: ShopFilter, errors: Record<number, string> = {}, values: Record<number, string> = {}, status = 200) => {
+  /** Renders the shop page of a cycle, with errors by offer id (or for the whole form) after a refused change. */
+  const renderShop = async (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, filter: ShopFilter, errors: Record<number, string> = {}, values: Record<number, string> = {}, status = 200, formError: string | null = null) => {
     const { t, fmt, locale } = request;
     const shopper = shopperOf(request);
     const offers = shopOffers(app.db, cycle.id, locale, filter.q !== undefined);
@@ -294,7 +296,7 @@ const shop: FastifyPluginAsync = async (app) => {
     const next = filtered ? request.url : null;
     const loginUrl = '/login?next=' + encodeURIComponent(request.url);
     // Prices are formatted in the coop's currency: it is part of what a kept line depends on.
-    const ctx: LineContext = { t, locale: `${locale}|${request.coop?.currency ?? ''}`, cycle, shopper, next, loginUrl, csrf: request.csrfToken() };
+    const ctx: LineContext = { t, locale: `${locale}|${request.coop?.currency ?? ''}`, cycle, shopper, loginUrl };
     const groups = [];
     for (const g of listing.groups) {
       const producers = [];
@@ -315,9 +317,10 @@ const shop: FastifyPluginAsync = async (app) => {
         listing: { shown: listing.shown, total: listing.total, categories: listing.categories, producers: listing.producers },
         filter: { q: filter.q ?? '', category: filter.categoryId ?? null, producer: filter.producerId ?? null },
         filtered,
+        next,
         loginUrl,
         summary,
-        errors: Object.keys(errors).length ? { _form: Object.values(errors)[0] } : {},
+        errors: formError ? { _form: formError } : Object.keys(errors).length ? { _form: Object.values(errors)[0] } : {},
       },
       status,
     );
@@ -406,11 +409,12 @@ const shop: FastifyPluginAsync = async (app) => {
     if (detail && offerId !== null && Number(detail[1]) === offerId) return renderOffer(request, reply, cycle, offerId, message, value, 422);
     const query = shopQuery.parse(Object.fromEntries(new URLSearchParams(next.includes('?') ? next.slice(next.indexOf('?') + 1).split('#')[0] : '')));
     const filter: ShopFilter = { q: query.q || undefined, categoryId: query.category, producerId: query.producer };
-    return renderShop(request, reply, cycle, filter, offerId === null ? {} : { [offerId]: message }, offerId === null ? {} : { [offerId]: value }, 422);
+    if (offerId === null) return renderShop(request, reply, cycle, filter, {}, {}, 422, message);
+    return renderShop(request, reply, cycle, filter, { [offerId]: message }, { [offerId]: value }, 422);
   };
 
-  /** An htmx request aimed at an offer's line of the shop (not a boosted page load). */
-  const aimsAtOffer = (request: FastifyRequest, offerId: number) => request.isHtmx && request.headers['hx-target'] === `offer-${offerId}`;
+  /** An htmx request from a line's button in the shop or on an offer's page (it swaps that line). */
+  const aimsAtOffer = (request: FastifyRequest) => request.isHtmx && request.headers['hx-boosted'] !== 'true' && request.headers['hx-trigger-name'] === 'offer';
   const aimsAtBasket = (request: FastifyRequest) => request.isHtmx && request.headers['hx-target'] === 'basket';
 
   /** The updated offer line and basket summary, for htmx. */
@@ -465,22 +469,24 @@ const shop: FastifyPluginAsync = async (app) => {
     return renderBasket(request, reply, cycle, false);
   });
 
-  app.post('/shop/:cycleId/basket/:offerId', { preHandler: mayFillBasket }, async function changeBasket(request, reply) {
-    const cycle = openCycleOf(request);
-    const { offerId } = params(offerParams, request);
+  /**
+   * Sets one offer's quantity in the member's basket: `quantity` is what the form sent for that
+   * offer (a string, or an array if sent twice, or undefined), whatever else the form held.
+   */
+  const changeQuantity = (request: FastifyRequest, reply: FastifyReply, cycle: ShopCycle, offerId: number, quantity: unknown) => {
     const { t, fmt } = request;
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const typed = typeof body.quantity === 'string' ? body.quantity.slice(0, 100) : '';
+    const typed = typeof quantity === 'string' ? quantity.slice(0, 100) : '';
     const next = safeNext(body.next, basePath(cycle.id));
     const field = `quantity-${offerId}`;
-    const form = quantityForm.safeParse(body);
+    const form = quantityForm.safeParse({ quantity, next: body.next });
     const result = form.success ? setBasketQuantity(app.db, request.account!.id, cycle.id, offerId, form.data.quantity) : null;
     if (result && !result.ok && result.reason === 'cycle_not_open') throw new HttpError(404);
-    const missing = body.quantity === undefined || (typeof body.quantity === 'string' && typed.trim() === '');
+    const missing = quantity === undefined || (typeof quantity === 'string' && typed.trim() === '');
     const error = !form.success ? t(missing ? 'error.required' : 'shop.error.quantity') : result && !result.ok ? basketErrorMessage(t, fmt, result) : null;
     const status = error ? 422 : 200;
 
-    if (aimsAtOffer(request, offerId)) return renderOfferUpdate(request, reply, cycle, offerId, error, error ? typed : null, status);
+    if (aimsAtOffer(request)) return renderOfferUpdate(request, reply, cycle, offerId, error, error ? typed : null, status);
     if (aimsAtBasket(request)) return renderBasket(request, reply, cycle, true, error ? { [field]: error } : {}, error ? { [field]: typed } : {}, status);
     if (error) return renderRefused(request, reply, cycle, next, offerId, error, field, typed);
     const offer = findShopOffer(app.db, cycle.id, offerId, request.locale);
@@ -488,6 +494,26 @@ const shop: FastifyPluginAsync = async (app) => {
     if (form.success && form.data.quantity === 0) reply.flash('success', 'shop.flash.removed', { name });
     else reply.flash('success', 'shop.flash.updated', { name, quantity: fmt.number(form.success ? form.data.quantity : 0) });
     return reply.seeOther(next);
+  };
+
+  /** One offer's own URL: the basket page's forms (field quantity) and the shop's htmx lines (qty[<id>]). */
+  app.post('/shop/:cycleId/basket/:offerId', { preHandler: mayFillBasket }, async function changeBasket(request, reply) {
+    const cycle = openCycleOf(request);
+    const { offerId } = params(offerParams, request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    return changeQuantity(request, reply, cycle, offerId, 'quantity' in body ? body.quantity : body[`qty[${offerId}]`]);
+  });
+
+  /** The shop's one form without JavaScript: the pressed button names the offer; only its field counts. */
+  app.post('/shop/:cycleId/basket', { preHandler: mayFillBasket }, async function changeBasketFromShop(request, reply) {
+    const cycle = openCycleOf(request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const offer = ID.safeParse(body.offer);
+    if (!offer.success) {
+      const error = request.t('shop.error.not_offered');
+      return renderRefused(request, reply, cycle, safeNext(body.next, basePath(cycle.id)), null, error, 'offer', '');
+    }
+    return changeQuantity(request, reply, cycle, offer.data, body[`qty[${offer.data}]`]);
   });
 
   app.post('/shop/:cycleId/distribution', { preHandler: mayFillBasket }, async function chooseMyDistribution(request, reply) {
