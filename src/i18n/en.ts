@@ -840,6 +840,7 @@ export const en = {
   'shop.not_member_notice': 'This account does not hold the member role, so it cannot order. Ask the coop if you want to order.',
   'shop.visitor_notice': 'You are browsing as a visitor.',
   'shop.login_to_order': 'Log in to order',
+  'shop.summary_one': 'My basket: {count} item, {total}',
   'shop.summary': 'My basket: {count} items, {total}',
   'shop.summary_empty': 'Your basket is empty.',
   'shop.see_basket': 'See my basket',

@@ -839,6 +839,7 @@ export const fr: Messages = {
   'shop.not_member_notice': 'Ce compte n’a pas le rôle adhérent·e : il ne peut pas commander. Demandez-le à la coop si vous souhaitez commander.',
   'shop.visitor_notice': 'Vous visitez la boutique sans être connecté·e.',
   'shop.login_to_order': 'Se connecter pour commander',
+  'shop.summary_one': 'Mon panier : {count} article, {total}',
   'shop.summary': 'Mon panier : {count} articles, {total}',
   'shop.summary_empty': 'Votre panier est vide.',
   'shop.see_basket': 'Voir mon panier',

@@ -19,11 +19,19 @@ export function isLocale(value: unknown): value is Locale {
   return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
 }
 
-/** Returns the translate function for a language. */
+/**
+ * Returns the translate function for a language. A message with a `<key>_one` variant uses it
+ * when params.count is singular in that language (1 in English; 0 and 1 in French).
+ */
 export function translator(locale: Locale): Translate {
-  const dict = dictionaries[locale];
+  const dict = dictionaries[locale] as Record<string, string>;
+  const plural = new Intl.PluralRules(locale === 'fr' ? 'fr-FR' : 'en-GB');
   return (key, params) => {
-    const text = dict[key] ?? key;
+    let text = dict[key] ?? key;
+    if (params?.count !== undefined && dict[key + '_one'] !== undefined) {
+      const n = typeof params.count === 'number' ? params.count : Number(String(params.count).replace(/[\s\u00a0\u202f,.]/g, ''));
+      if (Number.isFinite(n) && plural.select(n) === 'one') text = dict[key + '_one']!;
+    }
     if (!params) return text;
     return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
       params[name] === undefined ? whole : String(params[name]),

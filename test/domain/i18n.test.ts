@@ -1,5 +1,5 @@
 import t from 'tap';
-import { dictionaries, formatters, fromAcceptLanguage, isLocale, isTimeZone, LOCALES, translator, type MessageKey } from '../../src/i18n/index.js';
+import { dictionaries, formatters, fromAcceptLanguage, isLocale, isTimeZone, LOCALES, translator, type Locale, type MessageKey } from '../../src/i18n/index.js';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -122,4 +122,19 @@ t.test('dates are shown in the coop time zone', async (t) => {
   t.equal(formatters('fr', 'Europe/Paris', 'EUR').date(Date.UTC(2025, 0, 15, 23, 5)), '16 janvier 2025');
   t.equal(formatters('fr', 'Europe/Paris', 'EUR').number(1234.5).replace(/[\u00a0\u202f]/g, ' '), '1 234,5');
   t.equal(formatters('en', 'Europe/Paris', 'EUR').number(1234.5), '1,234.5');
+});
+
+t.test('a message with a _one variant agrees with its count', async (t) => {
+  const cases: Array<[Locale, number | string, string]> = [
+    ['fr', 0, 'Mon panier : 0 article, 4 €'],
+    ['fr', 1, 'Mon panier : 1 article, 4 €'],
+    ['fr', 2, 'Mon panier : 2 articles, 4 €'],
+    ['fr', '1\u202f234', 'Mon panier : 1\u202f234 articles, 4 €'],
+    ['en', 0, 'My basket: 0 items, 4 €'],
+    ['en', 1, 'My basket: 1 item, 4 €'],
+    ['en', '12', 'My basket: 12 items, 4 €'],
+  ];
+  for (const [locale, count, expected] of cases) {
+    t.equal(translator(locale)('shop.summary', { count, total: '4 €' }), expected, `${locale} ${count}`);
+  }
 });
