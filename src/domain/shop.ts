@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { and, asc, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
 import { cycles, distributions, pickupPoints, type SaleUnit } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
@@ -128,11 +128,8 @@ export function openCycles(db: Db | Tx): ShopCycle[] {
 
 /** The open cycle with this id, or undefined (not found, or not open). */
 export function findOpenCycle(db: Db | Tx, cycleId: number): ShopCycle | undefined {
-  return db
-    .select({ id: cycles.id, name: cycles.name, opensAt: cycles.opensAt, closesAt: cycles.closesAt })
-    .from(cycles)
-    .where(and(eq(cycles.id, cycleId), eq(cycles.status, 'open')))
-    .get();
+  // Every shop request asks: a prepared statement, not a query built anew each time.
+  return prepared(db, `select id, name, opens_at as opensAt, closes_at as closesAt from cycles where id = ? and status = 'open'`).get(cycleId) as ShopCycle | undefined;
 }
 
 /** The next scheduled cycle (the soonest to open), if one is planned. */

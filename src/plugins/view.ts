@@ -1,6 +1,7 @@
 import view from '@fastify/view';
 import { Eta } from 'eta';
 import fp from 'fastify-plugin';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Flash } from '../domain/sessions.js';
 
@@ -14,8 +15,11 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Values that every page of this request gets, set by a hook (e.g. the admin menu's counts). */
     pageData: Record<string, unknown> | null;
-    /** Renders views/<template>.eta with the page model every template shares. */
-    page(template: string, data?: Record<string, unknown>, status?: number): Promise<string>;
+    /**
+     * Renders views/<template>.eta with the page model every template shares; finish, if given,
+     * turns the rendered page into what is sent (e.g. splices in a part kept as bytes).
+     */
+    page(template: string, data?: Record<string, unknown>, status?: number, finish?: (html: string) => string | Buffer | Readable): Promise<string>;
   }
 }
 
@@ -47,7 +51,7 @@ export default fp(
     });
 
     app.decorateReply('pageData', null);
-    app.decorateReply('page', async function (template: string, data: Record<string, unknown> = {}, status = 200) {
+    app.decorateReply('page', async function (template: string, data: Record<string, unknown> = {}, status = 200, finish?: (html: string) => string | Buffer | Readable) {
       const request = this.request;
       const flash = request.takeFlash();
       const shownFlash: ShownFlash | null = flash
@@ -76,7 +80,7 @@ export default fp(
       // Pages carry a CSRF token and personal data: never store them in shared caches.
       this.header('Cache-Control', 'no-store');
       const html = await this.viewAsync(template, model);
-      return this.send(html) as unknown as string;
+      return this.send(finish ? finish(html) : html) as unknown as string;
     });
   },
   { name: 'carnet-view', dependencies: ['carnet-i18n', 'carnet-csrf'] },

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -40,6 +40,12 @@ const SCARCE_UNITS = 150;
 // Every SCARCE_EVERY-th member also wants one unit of the scarce offer: more demand than stock.
 const SCARCE_EVERY = 10;
 const keep = args.has('keep') || args.has('cpu-prof');
+
+// The server runs with the Node flags production uses: those of `npm start` (docker/Dockerfile's CMD has the same).
+const SERVER_NODE_FLAGS = (/\bnode((?:\s+--[\w-]+(?:=\S+)?)*)\s+dist\/server\.js/.exec((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start)?.[1] ?? '')
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
 
 const TARGETS = { shopP99Ms: 50, shopToFloorRatio: 0.3, placementPerSec: 500, unitsOversold: 0, peakRssMb: 150 };
 
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
       entry: args.has('dist') ? 'dist/server.js' : 'src/server.ts',
       tsx: !args.has('dist'),
       env: { DATA_DIR: dir, SESSION_SECRET, LOG_LEVEL: 'warn', BASE_URL: 'http://127.0.0.1' },
-      nodeArgs: args.has('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+      nodeArgs: [...SERVER_NODE_FLAGS, ...(args.has('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])],
     });
     servers.push(server);
     log(`server ${server.pid} ready on ${server.url} in ${Date.now() - t0} ms`);
@@ -211,7 +217,7 @@ async function main(): Promise<void> {
       scarce: { available: SCARCE_UNITS, sold: scarceRow.sold, wanted: Math.ceil(MEMBERS / SCARCE_EVERY) },
       stockMismatches,
       loadAverage: { before: loadBefore, after: round(loadavg()[0]!, 2) },
-      server: args.has('dist') ? 'node dist/server.js' : 'node --import tsx src/server.ts',
+      server: args.has('dist') ? `node ${[...SERVER_NODE_FLAGS, ''].join(' ')}dist/server.js` : `node ${[...SERVER_NODE_FLAGS, ''].join(' ')}--import tsx src/server.ts`,
     };
     print(details);
     const met = {

@@ -2,6 +2,8 @@ import t from 'tap';
 import { build, createAccount, loggedIn, text } from '../helper.js';
 import { clientFor, count, createCast, decode, escapeHtml, HOSTILE } from './route-helper.js';
 import { buildShopFixture } from './shop-fixture.js';
+import { chooseDistribution, setBasketQuantity } from '../../src/domain/basket.js';
+import { placeOrder } from '../../src/domain/orders.js';
 
 /*
  * The shop pages: which sale /shop leads to, the shop of an open sale (offers, what is left,
@@ -304,4 +306,48 @@ t.test('kept lines never go stale: stock, renames, prices, and each session’s 
   t.equal(res.statusCode, 403, 'another session’s token is refused');
   res = await b.post(`${url}/basket`, { offer: String(f.offers.leeks), [`qty[${f.offers.leeks}]`]: '1', _csrf: tb! });
   t.equal(res.statusCode, 303, 'the page’s token is accepted');
+});
+
+t.test('the kept offer list follows every change: an order, prices, renames, categories, withdrawals', async (t) => {
+  const { app, db } = await build(t);
+  const cast = await createCast(db);
+  const f = buildShopFixture(db);
+  const url = `/shop/${f.open}`;
+  const a = await clientFor(app, 'member');
+  const page = async () => text((await a.get(url)).body);
+  t.match(await page(), 'Tomme ≈ 18,40 € la pièce');
+  t.match(await page(), /Reste 6/);
+  // Another member's order takes stock (through the domain, as the order route does).
+  setBasketQuantity(db, cast.producer, f.open, f.offers.tomme, 2);
+  chooseDistribution(db, cast.producer, f.open, f.dists.halle);
+  const placed = placeOrder(db, app.mailer, { accountId: cast.producer, cycleId: f.open, distributionId: f.dists.halle, token: 'kept-list-order-0001' });
+  t.ok(placed.ok, 'the other member placed');
+  t.match(await page(), /Tomme[^]*Reste 4/, 'stock taken by an order shows');
+  // What was kept for one filter is not shown for another, nor kept stale.
+  t.notMatch(text((await a.get(`${url}?category=${f.categories.veg}`)).body), 'Tomme');
+  db.$client.prepare('update offers set price_cents = 310 where id = ?').run(f.offers.leeks);
+  t.match(await page(), 'Poireaux 3,10 € la botte', 'a price change shows');
+  db.$client.prepare("update producers set name = 'Ferme des Blés' where id = ?").run(f.producers.farm);
+  t.match(await page(), 'Ferme des Blés', 'a producer renamed shows');
+  db.$client.prepare("update categories set name_fr = 'Légumes du jour' where id = ?").run(f.categories.veg);
+  let body = await page();
+  t.match(body, 'Légumes du jour', 'a category renamed shows');
+  t.notMatch(body, 'Légumes frais');
+  db.$client.prepare('update offers set published = 0 where id = ?').run(f.offers.leeks);
+  t.notMatch(await page(), 'Poireaux', 'an unpublished offer goes');
+  db.$client.prepare('update products set active = 0 where id = (select product_id from offers where id = ?)').run(f.offers.eggs);
+  t.notMatch(await page(), 'Œufs', 'a deactivated product goes');
+  db.$client.prepare('update producers set active = 0 where id = ?').run(f.producers.dairy);
+  body = await page();
+  t.notMatch(body, 'Tomme', 'a deactivated producer’s offers go');
+  t.notMatch(body, 'Fromages', 'and their category with them');
+  // A member's own line is theirs: the kept list holds no one's quantity.
+  await a.post(`${url}/basket`, { offer: String(f.offers.carrots), [`qty[${f.offers.carrots}]`]: '0', _csrf: a.csrf });
+  setBasketQuantity(db, cast.member, f.open, f.offers.asparagus, 0);
+  db.$client.prepare('update offers set quantity_taken = 0 where id = ?').run(f.offers.asparagus);
+  setBasketQuantity(db, cast.member, f.open, f.offers.asparagus, 3);
+  const mine = await a.get(url);
+  t.match(text(mine.body), /Asperges[^]*3 dans mon panier/);
+  const other = await clientFor(app, 'producer');
+  t.notMatch(text((await other.get(url)).body), /Asperges[^]*3 dans mon panier/, 'another member does not see it');
 });
