@@ -88,7 +88,7 @@ t.test('with htmx: the line and the basket total are swapped in place', async (t
   let res = await c.get(shop);
   // The form sets the target and swap once; each line's button posts to its offer's own URL.
   t.match(res.body, new RegExp(`<form method="post" action="${shop}/basket" novalidate hx-boost="false" hx-target="closest li" hx-swap="outerHTML">`));
-  t.match(res.body, `<button name="offer" value="${f.offers.tomme}" hx-post="${shop}/basket/${f.offers.tomme}">Ajouter</button>`);
+  t.match(res.body, `<button name="offer" value="${f.offers.tomme}" hx-post="${shop}/basket/${f.offers.tomme}" aria-describedby="n${f.offers.tomme}">Ajouter</button>`);
   t.match(res.body, '<script src="/static/js/shop.js" defer></script>', 'the script that sends only the line’s own field');
   // htmx sends the page's token in a header (set on <main>), and with static/js/shop.js only the line's field.
   const token = { _csrf: '' };

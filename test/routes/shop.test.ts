@@ -63,7 +63,7 @@ t.test('the shop page: offers by category and producer, prices, what is left', a
   t.match(res.body, `<form method="post" action="/shop/${f.open}/basket"`);
   t.match(res.body, `<input name="qty[${f.offers.carrots}]" type="number" min="0" max="3" value="1" aria-labelledby="ql n${f.offers.carrots}">`);
   t.match(res.body, `<input name="qty[${f.offers.eggs}]" type="number" min="0" max="2"`, 'the maximum per order caps the field');
-  t.match(res.body, `<button name="offer" value="${f.offers.carrots}" hx-post="/shop/${f.open}/basket/${f.offers.carrots}">Ajouter</button>`);
+  t.match(res.body, `<button name="offer" value="${f.offers.carrots}" hx-post="/shop/${f.open}/basket/${f.offers.carrots}" aria-describedby="n${f.offers.carrots}">Ajouter</button>`);
   t.notMatch(res.body, `name="qty[${f.offers.asparagus}]"`);
   t.notMatch(res.body, `value="${f.offers.asparagus}"`);
   // Each field is labelled "Quantité" and the product's name.
@@ -141,7 +141,7 @@ t.test('an offer’s detail page', async (t) => {
   t.match(page, 'Prix TTC (TVA 5,5 %)');
   t.notMatch(res.body, '<img', 'no photo, no image');
   t.match(res.body, `action="/shop/${f.open}/basket"`);
-  t.match(res.body, `<button name="offer" value="${f.offers.carrots}" hx-post="/shop/${f.open}/basket/${f.offers.carrots}">`);
+  t.match(res.body, `<button name="offer" value="${f.offers.carrots}" hx-post="/shop/${f.open}/basket/${f.offers.carrots}" aria-describedby="n${f.offers.carrots}">`);
   t.match(res.body, `name="next" value="/shop/${f.open}/offers/${f.offers.carrots}"`);
 
   db.$client.prepare("update products set photo = 'abc123.webp' where id = (select product_id from offers where id = ?)").run(f.offers.tomme);
