@@ -24,6 +24,13 @@ export function isLocale(value: unknown): value is Locale {
  * when params.count is singular in that language (1 in English; 0 and 1 in French).
  */
 export function translator(locale: Locale): Translate {
+  // One per language, made once: every request and every email asks for one.
+  return (translators[locale] ??= makeTranslator(locale));
+}
+
+const translators: Partial<Record<Locale, Translate>> = {};
+
+function makeTranslator(locale: Locale): Translate {
   const dict = dictionaries[locale] as Record<string, string>;
   const plural = new Intl.PluralRules(locale === 'fr' ? 'fr-FR' : 'en-GB');
   return (key, params) => {
