@@ -1,12 +1,10 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import type { Db } from '../../src/db/index.js';
-import { setupCoop } from '../../src/domain/coop.js';
 import { closingReminderHoursField, sendMemberNotices } from '../../src/domain/member-notices.js';
 import { cancelOrder, placeOrder } from '../../src/domain/orders.js';
 import { Mailer } from '../../src/mail/mailer.js';
-import { testDb } from '../helper.js';
-import { buildShop, D, H, NOW, one, rows, run, setBasket, type Shop } from './orders-fixture.js';
+import { buildShop, D, fixture as ordersFixture, H, NOW, one, rows, run, setBasket, type Shop } from './orders-fixture.js';
 
 /*
  * Members' notices: "orders are open" once per sale to members who asked, and the closing
@@ -16,19 +14,7 @@ import { buildShop, D, H, NOW, one, rows, run, setBasket, type Shop } from './or
 const mailer = new Mailer('http://carnet.test');
 
 function fixture(t: Test): { db: Db; shop: Shop } {
-  const { db } = testDb(t);
-  const setup = setupCoop(db, {
-    coopName: 'Coop des Saules',
-    contactEmail: 'c@coop.test',
-    defaultLocale: 'fr',
-    timeZone: 'Europe/Paris',
-    adminName: 'Ada',
-    adminEmail: 'admin@coop.test',
-    passwordHash: 'x',
-    adminLocale: 'fr',
-  });
-  if (!setup.ok) throw new Error('setup');
-  const shop = buildShop(db);
+  const { db, shop } = ordersFixture(t);
   // Only the main sale is open for these tests.
   run(db, "update cycles set status = 'draft' where id = ?", shop.other);
   return { db, shop };

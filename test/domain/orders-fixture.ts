@@ -1,5 +1,7 @@
 import type { Test } from 'tap';
 import type { Db } from '../../src/db/index.js';
+import { setupCoop } from '../../src/domain/coop.js';
+import { testDb } from '../helper.js';
 
 /*
  * A small shop for the order tests: one open sale with two distributions, a second open sale, a
@@ -150,4 +152,21 @@ export function checkStock(t: Test, db: Db): void {
        from offers o`,
   ).filter((o) => o.taken !== o.placed || (o.available !== null && o.taken > o.available));
   t.same(bad, [], 'stock invariant: taken = placed lines and ≤ available, for every offer');
+}
+
+/** A fresh database with the coop set up and the shop above built in it. */
+export function fixture(t: Test): { db: Db; shop: Shop } {
+  const { db } = testDb(t);
+  const setup = setupCoop(db, {
+    coopName: 'Coop des Saules',
+    contactEmail: 'c@coop.test',
+    defaultLocale: 'fr',
+    timeZone: 'Europe/Paris',
+    adminName: 'Ada',
+    adminEmail: 'admin@coop.test',
+    passwordHash: 'x',
+    adminLocale: 'fr',
+  });
+  if (!setup.ok) throw new Error('setup');
+  return { db, shop: buildShop(db) };
 }

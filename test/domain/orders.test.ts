@@ -1,7 +1,5 @@
 import t from 'tap';
-import type { Test } from 'tap';
 import type { Db } from '../../src/db/index.js';
-import { setupCoop } from '../../src/domain/coop.js';
 import { updateCycle } from '../../src/domain/cycles.js';
 import {
   acceptedPaymentMethods,
@@ -22,8 +20,7 @@ import {
 } from '../../src/domain/orders.js';
 import { toDateTimeLocal } from '../../src/domain/time.js';
 import { Mailer } from '../../src/mail/mailer.js';
-import { testDb } from '../helper.js';
-import { buildShop, checkStock, D, NOW, one, orderState, rows, run, setBasket, type Shop } from './orders-fixture.js';
+import { checkStock, fixture, D, NOW, one, orderState, rows, run, setBasket, type Shop } from './orders-fixture.js';
 
 /*
  * Placing, changing and cancelling orders: every refusal leaves every table as it was, stock is
@@ -33,21 +30,6 @@ import { buildShop, checkStock, D, NOW, one, orderState, rows, run, setBasket, t
 
 const mailer = new Mailer('http://carnet.test');
 
-function fixture(t: Test): { db: Db; shop: Shop } {
-  const { db } = testDb(t);
-  const setup = setupCoop(db, {
-    coopName: 'Coop des Saules',
-    contactEmail: 'c@coop.test',
-    defaultLocale: 'fr',
-    timeZone: 'Europe/Paris',
-    adminName: 'Ada',
-    adminEmail: 'admin@coop.test',
-    passwordHash: 'x',
-    adminLocale: 'fr',
-  });
-  if (!setup.ok) throw new Error('setup');
-  return { db, shop: buildShop(db) };
-}
 
 let tokens = 0;
 const token = () => `test-token-${String(++tokens).padStart(8, '0')}`;
