@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, like, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
 import { accountRoles, accounts, ROLES, type Role } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
@@ -170,7 +170,7 @@ export function listAccounts(db: Db, opts: { q?: string; page: number; perPage: 
     ? or(
         sql`${accounts.name} like ${pattern} escape '\\'`,
         sql`${accounts.email} like ${pattern.toLowerCase()} escape '\\'`,
-        like(accounts.phone, pattern),
+        sql`${accounts.phone} like ${pattern} escape '\\'`,
       )
     : undefined;
   const total = db.select({ n: sql<number>`count(*)` }).from(accounts).where(where).get()!.n;

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/index.js';
 import { activeCategories, activeVatRates } from './categories.js';
-import { categories, products, SALE_UNITS, vatRates, type SaleUnit } from '../db/schema/index.js';
+import { categories, products, SALE_UNITS, type SaleUnit } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
 import { priceField } from './money.js';
 import { checkboxField } from './fields.js';
