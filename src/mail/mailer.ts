@@ -50,14 +50,24 @@ function outboxInsert(db: Db | Tx) {
       toAddress: ph('toAddress'),
       toName: ph('toName'),
       subject: ph('subject'),
-      textBody: ph('textBody'),
-      htmlBody: ph('htmlBody'),
+      template: ph('template'),
+      locale: ph('locale'),
+      payload: ph('payload'),
       nextAttemptAt: ph('now'),
       createdAt: ph('now'),
     })
     .returning({ id: outbox.id })
     .prepare();
 }
+
+/** What the outbox keeps of an email rendered at send time (its payload column, as JSON). */
+interface Payload {
+  data: unknown;
+  params: Params;
+}
+
+/** An outbox row as the sender reads it: a template to render, or bodies rendered when queued. */
+export type StoredEmail = Pick<typeof outbox.$inferSelect, 'toName' | 'subject' | 'template' | 'locale' | 'payload' | 'textBody' | 'htmlBody'>;
 
 /** One email to queue: who gets it, in which language, and which template with what data. */
 export interface EmailRequest<N extends EmailName = EmailName> {
@@ -90,18 +100,35 @@ export class Mailer {
     return this.baseUrl + path;
   }
 
+  /** The parameters every message of this email may use: the coop's name, the recipient's name, then the caller's. */
+  private params(db: Db | Tx, req: EmailRequest): Params {
+    return { coop: getCoop(db)?.name ?? 'Carnet', name: req.toName ?? '', ...req.params };
+  }
+
   /** Renders a template without storing it. */
   render<N extends EmailName>(db: Db | Tx, req: EmailRequest<N>): RenderedEmail {
-    const theCoop = getCoop(db);
-    const t = translator(req.locale);
-    const params: Params = { coop: theCoop?.name ?? 'Carnet', name: req.toName ?? '', ...req.params };
-    const build = emailTemplates[req.template] as (d: unknown) => EmailContent;
-    const content = build(req.data);
+    return this.compose(req.template, req.locale, req.toName ?? null, req.data, this.params(db, req));
+  }
+
+  /** Renders an outbox row: from its template and data, or as stored by an older Carnet. */
+  renderStored(row: StoredEmail): RenderedEmail {
+    if (row.template === null || row.locale === null || row.payload === null) {
+      return { subject: row.subject, text: row.textBody ?? '', html: row.htmlBody ?? '' };
+    }
+    if (!(row.template in emailTemplates)) throw new Error(`unknown email template "${row.template}"`);
+    const { data, params } = JSON.parse(row.payload) as Payload;
+    return this.compose(row.template as EmailName, row.locale, row.toName, data, params);
+  }
+
+  private compose(template: EmailName, locale: Locale, toName: string | null, data: unknown, params: Params): RenderedEmail {
+    const t = translator(locale);
+    const build = emailTemplates[template] as (d: unknown) => EmailContent;
+    const content = build(data);
     const model = {
-      lang: req.locale,
+      lang: locale,
       subject: t(content.subject, params),
       // The recipient's own name: params.name may be someone else's (an admin told about a sign-up).
-      greeting: req.toName ? t('email.greeting', { ...params, name: req.toName }) : null,
+      greeting: toName ? t('email.greeting', { ...params, name: toName }) : null,
       paragraphs: content.paragraphs.map((k) => t(k, params)),
       table: content.table ?? null,
       blocks: content.blocks ?? [],
@@ -118,15 +145,21 @@ export class Mailer {
     };
   }
 
-  /** Renders an email and adds it to the outbox inside the caller's transaction. */
+  /**
+   * Adds an email to the outbox inside the caller's transaction. Only its subject is rendered
+   * now; the body is rendered when it is sent (renderStored), which keeps the transaction short.
+   */
   queue<N extends EmailName>(db: Db | Tx, req: EmailRequest<N>, now = Date.now()): number {
-    const email = this.render(db, req);
+    const params = this.params(db, req);
+    const build = emailTemplates[req.template] as (d: unknown) => EmailContent;
+    const payload: Payload = { data: req.data ?? null, params };
     const row = perConnection(db, outboxInsert).get({
       toAddress: req.to,
       toName: req.toName ?? null,
-      subject: email.subject,
-      textBody: email.text,
-      htmlBody: email.html,
+      subject: translator(req.locale)(build(req.data).subject, params),
+      template: req.template,
+      locale: req.locale,
+      payload: JSON.stringify(payload),
       now,
     })!;
     return row.id;

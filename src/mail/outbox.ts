@@ -3,7 +3,7 @@ import type { Db } from '../db/index.js';
 import { outbox } from '../db/schema/index.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
-export type OutboxRow = Omit<typeof outbox.$inferSelect, 'htmlBody' | 'textBody'>;
+export type OutboxRow = Omit<typeof outbox.$inferSelect, 'htmlBody' | 'textBody' | 'template' | 'locale' | 'payload'>;
 
 /** The latest emails, newest first, optionally of one status (for the admin's outbox page). */
 export function listOutbox(db: Db, status: OutboxStatus | undefined, limit = 100): OutboxRow[] {

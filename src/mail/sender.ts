@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Db } from '../db/index.js';
 import { coop, outbox } from '../db/schema/index.js';
+import type { RenderedEmail, StoredEmail } from './mailer.js';
 
 /** Sends one message; resolves when the server (or the file) has accepted it. */
 export interface Transport {
@@ -62,6 +63,8 @@ export class OutboxSender {
   constructor(
     private readonly db: Db,
     private readonly transport: Transport,
+    /** Renders a row's body (Mailer.renderStored). */
+    private readonly render: (row: StoredEmail) => RenderedEmail,
     private readonly log: { info(msg: string): void; warn(msg: string): void },
     private readonly intervalMs = 5_000,
   ) {}
@@ -102,20 +105,24 @@ export class OutboxSender {
       const theCoop = this.db.select({ name: coop.name, email: coop.contactEmail }).from(coop).get();
       const from = theCoop ? { name: theCoop.name, address: theCoop.email } : 'Carnet <carnet@localhost>';
       for (const mail of due) {
+        let rendered = false;
         try {
+          const email = this.render(mail);
+          rendered = true;
           await this.transport.send({
             from: typeof from === 'string' ? from : `"${from.name.replace(/"/g, '')}" <${from.address}>`,
             to: mail.toName ? `"${mail.toName.replace(/"/g, '')}" <${mail.toAddress}>` : mail.toAddress,
-            subject: mail.subject,
-            text: mail.textBody,
-            html: mail.htmlBody,
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
           });
           this.db.update(outbox).set({ status: 'sent', sentAt: now(), attempts: mail.attempts + 1, lastError: null }).where(eq(outbox.id, mail.id)).run();
         } catch (err) {
           const attempts = mail.attempts + 1;
           const code = (err as { responseCode?: number }).responseCode;
           const permanent = typeof code === 'number' && code >= 500;
-          const failed = permanent && attempts >= MAX_PERMANENT_FAILURES;
+          // An email that cannot be rendered never will be: it fails at once, for an admin to see.
+          const failed = !rendered || (permanent && attempts >= MAX_PERMANENT_FAILURES);
           const message = String((err as Error).message ?? err).slice(0, 500);
           this.db
             .update(outbox)

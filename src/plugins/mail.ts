@@ -30,7 +30,7 @@ export default fp<MailPluginOptions>(
       return;
     }
     const transport = opts.transport ?? createTransport(app.config.smtpUrl, mailDir, (msg) => app.log.info(msg));
-    const sender = new OutboxSender(app.db, transport, {
+    const sender = new OutboxSender(app.db, transport, (row) => app.mailer.renderStored(row), {
       info: (msg) => app.log.info(msg),
       warn: (msg) => app.log.warn(msg),
     });

@@ -19,18 +19,12 @@ import { createSession, findSession, newToken } from '../../src/domain/sessions.
 import type { Db } from '../../src/db/index.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { createAccount, seedCoop, testDb } from '../helper.js';
+import { outboxEmails, type OutboxEmail } from '../support/outbox.js';
 
 const mailer = new Mailer('http://carnet.test');
 
-interface Mail {
-  to_address: string;
-  to_name: string | null;
-  subject: string;
-  text_body: string;
-  html_body: string;
-  status: string;
-}
-const outbox = (db: Db): Mail[] => db.$client.prepare('select * from outbox order by id').all() as Mail[];
+type Mail = OutboxEmail;
+const outbox = (db: Db): Mail[] => outboxEmails(db);
 
 const zoe: SignUpInput = { name: 'Zoë Ñandú', email: 'zoe@example.org', phone: '+33 6 12 34 56 78', passwordHash: 'scrypt$h', locale: 'en' };
 

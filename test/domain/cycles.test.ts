@@ -28,6 +28,7 @@ import {
 import { toDateTimeLocal } from '../../src/domain/time.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { testDb } from '../helper.js';
+import { outboxEmails } from '../support/outbox.js';
 
 /*
  * Sale cycles: the state machine (every status × every action and clock event), the clock
@@ -126,7 +127,7 @@ function offer(db: Db, cycleId: number, productId: number, producerId: number, o
 }
 
 const statusOf = (db: Db, id: number) => rows<{ status: CycleStatus }>(db, 'select status from cycles where id = ?', id)[0]!.status;
-const outbox = (db: Db) => rows<{ to_address: string; subject: string; text_body: string }>(db, 'select to_address, subject, text_body from outbox order by id');
+const outbox = (db: Db) => outboxEmails(db);
 
 /** A cycle opening in two days, closing in four, one distribution the day after closing. */
 function standardTimes(now = NOW) {

@@ -5,6 +5,7 @@ import { closingReminderHoursField, sendMemberNotices } from '../../src/domain/m
 import { cancelOrder, placeOrder } from '../../src/domain/orders.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { buildShop, D, fixture as ordersFixture, H, NOW, one, rows, run, setBasket, type Shop } from './orders-fixture.js';
+import { outboxEmails } from '../support/outbox.js';
 
 /*
  * Members' notices: "orders are open" once per sale to members who asked, and the closing
@@ -20,7 +21,7 @@ function fixture(t: Test): { db: Db; shop: Shop } {
   return { db, shop };
 }
 
-const outbox = (db: Db) => rows<{ to_address: string; subject: string; text_body: string }>(db, 'select to_address, subject, text_body from outbox order by id');
+const outbox = (db: Db) => outboxEmails(db);
 const notify = (db: Db, email: string) => run(db, 'update accounts set notify_cycle_open = 1 where email = ?', email);
 
 t.test('the coop setting for the closing reminder', async (t) => {

@@ -21,6 +21,7 @@ import {
 import { toDateTimeLocal } from '../../src/domain/time.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { checkStock, fixture, D, NOW, one, orderState, rows, run, setBasket, type Shop } from './orders-fixture.js';
+import { outboxEmails } from '../support/outbox.js';
 
 /*
  * Placing, changing and cancelling orders: every refusal leaves every table as it was, stock is
@@ -38,7 +39,7 @@ function place(db: Db, s: Shop, accountId: number, o: { cycleId?: number; distri
   return placeOrder(db, mailer, { accountId, cycleId: o.cycleId ?? s.cycle, distributionId: o.distributionId ?? s.dists.halle, token: o.token ?? token() }, o.now ?? NOW);
 }
 const taken = (db: Db, offerId: number) => one<{ n: number }>(db, 'select quantity_taken as n from offers where id = ?', offerId).n;
-const outbox = (db: Db) => rows<{ to_address: string; subject: string; text_body: string; html_body: string }>(db, 'select to_address, subject, text_body, html_body from outbox order by id');
+const outbox = (db: Db) => outboxEmails(db);
 
 t.test('tokens and payment methods', async (t) => {
   const a = newOrderToken();

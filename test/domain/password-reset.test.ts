@@ -5,18 +5,14 @@ import { createSession, findSession, newToken } from '../../src/domain/sessions.
 import type { Db } from '../../src/db/index.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { createAccount, seedCoop, testDb } from '../helper.js';
+import { outboxEmails, type OutboxEmail } from '../support/outbox.js';
 
 const mailer = new Mailer('http://carnet.test');
 const T0 = Date.UTC(2025, 5, 1, 12);
 const HOUR = 3600_000;
 
-interface Mail {
-  to_address: string;
-  subject: string;
-  text_body: string;
-  html_body: string;
-}
-const outbox = (db: Db): Mail[] => db.$client.prepare('select * from outbox order by id').all() as Mail[];
+type Mail = OutboxEmail;
+const outbox = (db: Db): Mail[] => outboxEmails(db);
 /** The token from the last reset email. */
 const lastToken = (db: Db): string => {
   const mails = outbox(db);

@@ -23,6 +23,7 @@ import {
 import { hashToken } from '../../src/domain/sessions.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { createAccount, seedCoop, testDb } from '../helper.js';
+import { outboxEmails, type OutboxEmail } from '../support/outbox.js';
 
 const mailer = new Mailer('http://carnet.test');
 const T0 = Date.UTC(2025, 5, 1, 12);
@@ -35,13 +36,8 @@ const baseInput: ProducerInput = {
   active: true,
 };
 
-interface Mail {
-  to_address: string;
-  to_name: string | null;
-  subject: string;
-  text_body: string;
-}
-const outbox = (db: Db): Mail[] => db.$client.prepare('select * from outbox order by id').all() as Mail[];
+type Mail = OutboxEmail;
+const outbox = (db: Db): Mail[] => outboxEmails(db);
 const invitationRows = (db: Db) => db.$client.prepare('select * from producer_invitations order by created_at').all() as Array<Record<string, unknown>>;
 
 async function setup(t: Parameters<typeof testDb>[0]) {

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import t from 'tap';
 import type { Db } from '../../src/db/index.js';
-import { Mailer } from '../../src/mail/mailer.js';
+import { Mailer, type StoredEmail } from '../../src/mail/mailer.js';
 import { backoffMs, createTransport, MAX_PERMANENT_FAILURES, OutboxSender, type Transport } from '../../src/mail/sender.js';
 import { seedCoop, testDb } from '../helper.js';
 
 const mailer = new Mailer('http://carnet.test');
+const render = (row: StoredEmail) => mailer.renderStored(row);
 const T0 = Date.UTC(2025, 5, 1, 8);
 
 interface OutboxState {
@@ -91,7 +92,7 @@ t.test('a queued email is delivered over SMTP, with text and HTML, in the recipi
   const en = queueWelcome(db, 'zoe@example.org', 'Zoë Ñandú', 'en');
   const fr = queueWelcome(db, 'yann@example.org', 'Yann "Le" Goff', 'fr');
   const log = quietLog();
-  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), log);
+  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), render, log);
   await sender.drain(() => T0);
   await sender.stop();
 
@@ -117,10 +118,37 @@ t.test('a queued email is delivered over SMTP, with text and HTML, in the recipi
   t.same((toYann!.mail.to as { value: unknown }).value, [{ address: 'yann@example.org', name: 'Yann Le Goff' }], 'quotes cannot break the header');
 
   // a second pass sends nothing again
-  const again = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), log);
+  const again = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), render, log);
   await again.drain(() => T0 + 3600_000);
   await again.stop();
   t.equal(smtp.received.length, 2);
+});
+
+t.test('the outbox keeps template and data, renders at send time, and still sends rows rendered by an older Carnet', async (t) => {
+  const { db } = await setup(t);
+  const smtp = await smtpServer(t);
+  const id = queueWelcome(db, 'zoe@example.org', 'Zoë', 'en');
+  const row = db.$client.prepare('select subject, template, locale, payload, text_body, html_body from outbox where id = ?').get(id) as Record<string, string | null>;
+  t.match(row, { subject: 'Welcome to Coop Test', template: 'welcome', locale: 'en', text_body: null, html_body: null });
+  t.match(JSON.parse(row.payload!), { data: { loginUrl: 'http://carnet.test/login' }, params: { coop: 'Coop Test', name: 'Zoë' } });
+  // A row queued before migration 0003: rendered bodies, no template.
+  db.$client
+    .prepare("insert into outbox (to_address, to_name, subject, text_body, html_body, next_attempt_at, created_at) values ('old@example.org', null, 'Old subject', 'Old text', '<p>Old html</p>', ?, ?)")
+    .run(T0, T0);
+  // A row naming a template this Carnet does not know is not sent: it fails at once, saying why.
+  const unknown = db.$client
+    .prepare("insert into outbox (to_address, subject, template, locale, payload, next_attempt_at, created_at) values ('x@example.org', 'X', 'noSuchTemplate', 'fr', '{}', ?, ?)")
+    .run(T0, T0).lastInsertRowid as number;
+  const log = quietLog();
+  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), render, log);
+  await sender.drain(() => T0);
+  await sender.stop();
+  t.equal(smtp.received.length, 2);
+  t.match(smtp.received[0]!.mail.text, 'http://carnet.test/login');
+  t.equal(smtp.received[1]!.mail.subject, 'Old subject');
+  t.match(smtp.received[1]!.mail.text, 'Old text');
+  t.match(smtp.received[1]!.mail.html, '<p>Old html</p>');
+  t.match(state(db, unknown), { status: 'failed', attempts: 1, last_error: /unknown email template "noSuchTemplate"/ });
 });
 
 t.test('an SMTP outage delays mail and never loses it', async (t) => {
@@ -128,7 +156,7 @@ t.test('an SMTP outage delays mail and never loses it', async (t) => {
   const port = await freePort();
   const id = queueWelcome(db, 'zoe@example.org', 'Zoë', 'en');
   const log = quietLog();
-  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${port}`, '/nonexistent', () => {}), log);
+  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${port}`, '/nonexistent', () => {}), render, log);
 
   await sender.drain(() => T0);
   let s = state(db, id);
@@ -162,7 +190,7 @@ t.test('a temporary refusal (4xx) is retried with backoff', async (t) => {
   let refuse: number | null = 451;
   const smtp = await smtpServer(t, 0, { refuseRcpt: () => refuse });
   const id = queueWelcome(db, 'zoe@example.org', 'Zoë', 'en');
-  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), quietLog());
+  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), render, quietLog());
   let now = T0;
   for (let attempt = 1; attempt <= MAX_PERMANENT_FAILURES + 2; attempt++) {
     await sender.drain(() => now);
@@ -183,7 +211,7 @@ t.test('a 4xx answer to the message data is retried too', async (t) => {
   let refuse: number | null = 421;
   const smtp = await smtpServer(t, 0, { refuseData: () => refuse });
   const id = queueWelcome(db, 'zoe@example.org', 'Zoë', 'en');
-  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), quietLog());
+  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), render, quietLog());
   await sender.drain(() => T0);
   t.match(state(db, id), { status: 'pending', attempts: 1, next_attempt_at: T0 + backoffMs(1) });
   refuse = null;
@@ -197,7 +225,7 @@ t.test('a permanent refusal (5xx) marks the email failed after a few tries', asy
   const smtp = await smtpServer(t, 0, { refuseData: () => 550 });
   const id = queueWelcome(db, 'zoe@example.org', 'Zoë', 'en');
   const other = queueWelcome(db, 'yann@example.org', 'Yann', 'fr');
-  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), quietLog());
+  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}), render, quietLog());
   let now = T0;
   for (let attempt = 1; attempt < MAX_PERMANENT_FAILURES; attempt++) {
     await sender.drain(() => now);
@@ -220,14 +248,14 @@ t.test('a restart resumes pending mail', async (t) => {
   const { db } = await setup(t);
   const port = await freePort();
   const id = queueWelcome(db, 'zoe@example.org', 'Zoë', 'en', Date.now() - 3600_000);
-  const first = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${port}`, '/nonexistent', () => {}), quietLog());
+  const first = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${port}`, '/nonexistent', () => {}), render, quietLog());
   await first.drain(() => Date.now() - 3600_000);
   await first.stop();
   t.match(state(db, id), { status: 'pending', attempts: 1 });
 
   // the process restarts: a new sender on the same database, the SMTP server is back
   const smtp = await smtpServer(t, port);
-  const second = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${port}`, '/nonexistent', () => {}), quietLog(), 50);
+  const second = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${port}`, '/nonexistent', () => {}), render, quietLog(), 50);
   second.start();
   const deadline = Date.now() + 5000;
   while (state(db, id).status !== 'sent' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -250,7 +278,7 @@ t.test('wake() during a pass runs another pass, and stop() waits for it', async 
     close: () => {},
   };
   queueWelcome(db, 'a@example.org', 'A', 'en', Date.now() - 1000);
-  const sender = new OutboxSender(db, transport, quietLog(), 60_000);
+  const sender = new OutboxSender(db, transport, render, quietLog(), 60_000);
   sender.wake();
   queueWelcome(db, 'b@example.org', 'B', 'en', Date.now() - 1000);
   sender.wake();
@@ -267,7 +295,7 @@ t.test('without SMTP_URL every email is written as a readable .eml file', async 
   const transport = createTransport(undefined, mailDir, (m) => logged.push(m));
   t.equal(transport.kind, 'file');
   const id = queueWelcome(db, 'zoe@example.org', 'Zoë Ñandú', 'en');
-  const sender = new OutboxSender(db, transport, quietLog());
+  const sender = new OutboxSender(db, transport, render, quietLog());
   await sender.drain(() => T0);
   await sender.stop();
   t.match(state(db, id), { status: 'sent', attempts: 1 });

@@ -2,6 +2,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import type { Db } from '../../src/db/index.js';
 import { Client, createAccount, loggedIn, PASSWORD } from '../helper.js';
+import { outboxEmails, type OutboxEmail } from '../support/outbox.js';
 
 /*
  * Extra helpers for the route tests: database snapshots (to prove that a refused request changed
@@ -37,19 +38,9 @@ export function count(db: Db, table: string, where = '1 = 1', ...params: unknown
   return (db.$client.prepare(`select count(*) as n from "${table}" where ${where}`).get(...params) as { n: number }).n;
 }
 
-export interface OutboxEmail {
-  id: number;
-  to_address: string;
-  subject: string;
-  text_body: string;
-  html_body: string;
-  status: string;
-}
-
-/** The outbox rows, oldest first, optionally only those sent to one address. */
+/** The outbox rows, oldest first, optionally only those sent to one address, rendered as sent. */
 export function outboxFor(db: Db, to?: string): OutboxEmail[] {
-  const sql = 'select id, to_address, subject, text_body, html_body, status from outbox' + (to ? ' where to_address = ?' : '') + ' order by id';
-  return db.$client.prepare(sql).all(...(to ? [to] : [])) as OutboxEmail[];
+  return outboxEmails(db, to);
 }
 
 /** The id of an account by email (throws when there is none). */

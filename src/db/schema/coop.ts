@@ -22,6 +22,8 @@ export const coop = sqliteTable(
     paymentMethods: text().notNull().default('cash,cheque'),
     // shown with orders when transfers are accepted: holder, IBAN, BIC
     bankDetails: text().notNull().default(''),
+    // who runs this Carnet, for the privacy page: the legal name and postal address of the coop
+    legalNotice: text().notNull().default(''),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },

@@ -6,3 +6,4 @@ export * from './producers.js';
 export * from './catalog.js';
 export * from './cycles.js';
 export * from './orders.js';
+export * from './audit.js';
