@@ -198,6 +198,16 @@ async function main(): Promise<void> {
     const unitsOversold = stock.reduce((n, r) => n + (r.available !== null ? Math.max(0, r.sold - r.available) : 0), 0);
     const stockMismatches = stock.filter((r) => r.taken !== r.sold).length;
     const placedOrders = (db.prepare(`select count(*) as n from orders where cycle_id = ? and status = 'placed'`).get(cycleId) as { n: number }).n;
+    // Disk an order costs: its tables and their indexes (orders, lines, form tokens, confirmation email), per 1,000 orders.
+    const orderBytes = (
+      db
+        .prepare(
+          `select sum(d.pgsize) as bytes from dbstat d join sqlite_master m on m.name = d.name
+           where m.tbl_name in ('orders', 'order_lines', 'order_submissions', 'outbox')`,
+        )
+        .get() as { bytes: number }
+    ).bytes;
+    const diskPer1000OrdersMb = round((orderBytes / placedOrders) * 1000 / 1024 / 1024, 2);
     db.close();
     const placed303 = placeRun.statusCodeStats?.['303']?.count ?? 0;
     const refused409 = placeRun.statusCodeStats?.['409']?.count ?? 0;
@@ -219,6 +229,7 @@ async function main(): Promise<void> {
       placedOrdersPerSec: round(placed303 / placeRun.duration),
       scarce: { available: SCARCE_UNITS, sold: scarceRow.sold, wanted: Math.ceil(MEMBERS / SCARCE_EVERY) },
       stockMismatches,
+      diskPer1000OrdersMb,
       loadAverage: { before: loadBefore, after: round(loadavg()[0]!, 2) },
       server: args.has('dist') ? `node ${[...SERVER_NODE_FLAGS, ''].join(' ')}dist/server.js` : `node ${[...SERVER_NODE_FLAGS, ''].join(' ')}--import tsx src/server.ts`,
     };

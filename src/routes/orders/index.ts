@@ -61,12 +61,18 @@ const ordersRoutes: FastifyPluginAsync = async (app) => {
       const missingDistribution = form.error.issues.some((i) => i.path[0] === 'distributionId');
       return notDone(request, reply, 422, { message: missingDistribution ? 'orders.error.choose_distribution' : 'orders.error.stale_form', cycleId });
     }
-    const result = placeOrder(app.db, app.mailer, { accountId: request.account!.id, cycleId, distributionId: form.data.distributionId, token: form.data.token });
+    const input = { accountId: request.account!.id, cycleId, distributionId: form.data.distributionId, token: form.data.token };
+    // The flash joins the placement's transaction: one commit per order, and no order without its message.
+    const result = app.db.transaction(
+      () => {
+        const placed = placeOrder(app.db, app.mailer, input);
+        if (placed.ok && !placed.replayed) reply.flash('success', placed.replaced ? 'orders.flash.changed' : 'orders.flash.placed', { reference: placed.reference });
+        return placed;
+      },
+      { behavior: 'immediate' },
+    );
     if (result.ok) {
-      if (!result.replayed) {
-        app.wakeOutbox();
-        reply.flash('success', result.replaced ? 'orders.flash.changed' : 'orders.flash.placed', { reference: result.reference });
-      }
+      if (!result.replayed) app.wakeOutbox();
       return reply.seeOther(`/orders/${result.orderId}`);
     }
     switch (result.reason) {
