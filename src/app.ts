@@ -17,11 +17,13 @@ import i18n from './plugins/i18n.js';
 import mail from './plugins/mail.js';
 import security from './plugins/security.js';
 import scheduler from './plugins/scheduler.js';
+import backupSchedule from './plugins/backup-schedule.js';
 import session from './plugins/session.js';
 import view from './plugins/view.js';
 import account from './routes/account/index.js';
 import categoriesAdmin from './routes/categories/index.js';
 import admin from './routes/admin/index.js';
+import backups from './routes/backups/index.js';
 import auth from './routes/auth/index.js';
 import catalog from './routes/catalog/index.js';
 import cycles from './routes/cycles/index.js';
@@ -32,6 +34,8 @@ import lang from './routes/lang/index.js';
 import offers from './routes/offers/index.js';
 import ordersRoutes from './routes/orders/index.js';
 import pickupPoints from './routes/pickup-points/index.js';
+import privacy from './routes/privacy/index.js';
+import audit from './routes/audit/index.js';
 import producersAdmin from './routes/producers/index.js';
 import setup from './routes/setup/index.js';
 import shop from './routes/shop/index.js';
@@ -89,6 +93,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(view);
   await app.register(mail, { send: opts.sendMail ?? true, ...(opts.mailTransport ? { transport: opts.mailTransport } : {}) });
   await app.register(scheduler, { enabled: opts.scheduler ?? true });
+  // The backup clock runs with the cycle clock: both are off in tests that build the app.
+  await app.register(backupSchedule, { enabled: opts.scheduler ?? true });
 
   await app.register(fastifyStatic, { root: STATIC, prefix: '/static/', maxAge: '1d', index: false });
   // htmx and Pico are served from node_modules by this server, never from a CDN.
@@ -135,6 +141,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auth);
   await app.register(account);
   await app.register(admin);
+  await app.register(privacy);
+  await app.register(audit);
+  await app.register(backups);
   await app.register(producersAdmin);
   await app.register(invitations);
   await app.register(pickupPoints);

@@ -13,6 +13,10 @@ export interface Config {
   smtpUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   demo: boolean;
+  /** Hours between automatic backups; 0 turns them off. */
+  backupIntervalHours: number;
+  /** How many backups of each kind are kept. */
+  backupKeep: number;
 }
 
 const envSchema = z.object({
@@ -37,6 +41,18 @@ const envSchema = z.object({
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
+  BACKUP_INTERVAL_HOURS: z.coerce
+    .number({ error: 'must be a whole number of hours between 0 and 8760 (0 turns automatic backups off)' })
+    .int('must be a whole number of hours between 0 and 8760 (0 turns automatic backups off)')
+    .min(0, 'must be a whole number of hours between 0 and 8760 (0 turns automatic backups off)')
+    .max(8760, 'must be a whole number of hours between 0 and 8760 (0 turns automatic backups off)')
+    .default(24),
+  BACKUP_KEEP: z.coerce
+    .number({ error: 'must be a whole number between 1 and 1000' })
+    .int('must be a whole number between 1 and 1000')
+    .min(1, 'must be a whole number between 1 and 1000')
+    .max(1000, 'must be a whole number between 1 and 1000')
+    .default(14),
 });
 
 /** A configuration problem that stops start-up; its message is the one line shown to the admin. */
@@ -70,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { demo?: 
     smtpUrl: e.SMTP_URL,
     logLevel: e.LOG_LEVEL,
     demo,
+    backupIntervalHours: e.BACKUP_INTERVAL_HOURS,
+    backupKeep: e.BACKUP_KEEP,
   };
 }
 

@@ -3,6 +3,7 @@ import type { Db, Tx } from '../db/index.js';
 import { accountRoles, accounts, ROLES, type Role } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
 import type { Mailer } from '../mail/mailer.js';
+import { recordAudit, type AuditActor } from './audit.js';
 import { getCoop } from './coop.js';
 import { deleteOtherSessions } from './sessions.js';
 
@@ -195,8 +196,11 @@ export function listAccounts(db: Db, opts: { q?: string; page: number; perPage: 
 
 export type SetRolesResult = { ok: true } | { ok: false; reason: 'not_found' | 'last_admin' };
 
-/** Replaces the roles of an account. The last admin cannot lose the admin role. */
-export function setRoles(db: Db, accountId: number, wanted: Role[], now = Date.now()): SetRolesResult {
+/**
+ * Replaces the roles of an account. The last admin cannot lose the admin role. With an actor (an
+ * admin), the roles granted and revoked are recorded in the audit log in the same transaction.
+ */
+export function setRoles(db: Db, accountId: number, wanted: Role[], now = Date.now(), actor?: AuditActor): SetRolesResult {
   const roles = [...new Set(wanted)];
   return db.transaction(
     (tx) => {
@@ -212,6 +216,9 @@ export function setRoles(db: Db, accountId: number, wanted: Role[], now = Date.n
       }
       const added = roles.filter((r) => !current.includes(r));
       if (added.length) tx.insert(accountRoles).values(added.map((role) => ({ accountId, role, grantedAt: now }))).run();
+      // In the canonical order, whatever the order the form sent them in.
+      if (actor && added.length) recordAudit(tx, actor, 'account.role_granted', { type: 'account', id: accountId }, { roles: ROLES.filter((r) => added.includes(r)) }, now);
+      if (actor && removed.length) recordAudit(tx, actor, 'account.role_revoked', { type: 'account', id: accountId }, { roles: ROLES.filter((r) => removed.includes(r)) }, now);
       return { ok: true } as const;
     },
     { behavior: 'immediate' },
@@ -230,8 +237,8 @@ export function listPending(db: Db): Account[] {
 
 export type ApprovalResult = { ok: true; account: Account } | { ok: false; reason: 'not_found' };
 
-/** Approves a pending sign-up and tells the person by email. */
-export function approveAccount(db: Db, mailer: Mailer, accountId: number, now = Date.now()): ApprovalResult {
+/** Approves a pending sign-up and tells the person by email; with an actor, records it in the audit log. */
+export function approveAccount(db: Db, mailer: Mailer, accountId: number, now = Date.now(), actor?: AuditActor): ApprovalResult {
   return db.transaction(
     (tx) => {
       const account = tx
@@ -242,19 +249,24 @@ export function approveAccount(db: Db, mailer: Mailer, accountId: number, now = 
         .get();
       if (!account) return { ok: false, reason: 'not_found' } as const;
       mailer.queue(tx, { to: account.email, toName: account.name, locale: account.locale, template: 'approved', data: { loginUrl: mailer.url('/login') } }, now);
+      if (actor) recordAudit(tx, actor, 'account.approved', { type: 'account', id: accountId }, {}, now);
       return { ok: true, account } as const;
     },
     { behavior: 'immediate' },
   );
 }
 
-/** Declines a pending sign-up: the account and its sessions are deleted, the person is told. */
-export function rejectAccount(db: Db, mailer: Mailer, accountId: number, now = Date.now()): ApprovalResult {
+/**
+ * Declines a pending sign-up: the account and its sessions are deleted, the person is told. With an
+ * actor, records it in the audit log (by id only: the account is gone).
+ */
+export function rejectAccount(db: Db, mailer: Mailer, accountId: number, now = Date.now(), actor?: AuditActor): ApprovalResult {
   return db.transaction(
     (tx) => {
       const account = tx.delete(accounts).where(and(eq(accounts.id, accountId), eq(accounts.status, 'pending'))).returning().get();
       if (!account) return { ok: false, reason: 'not_found' } as const;
       mailer.queue(tx, { to: account.email, toName: account.name, locale: account.locale, template: 'rejected' }, now);
+      if (actor) recordAudit(tx, actor, 'account.declined', { type: 'account', id: accountId }, {}, now);
       return { ok: true, account } as const;
     },
     { behavior: 'immediate' },

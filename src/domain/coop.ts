@@ -3,6 +3,7 @@ import type { Db, Tx } from '../db/index.js';
 import { perConnection } from '../db/prepared.js';
 import { accountRoles, accounts, categories, coop, vatRates } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
+import { recordAudit, type AuditActor } from './audit.js';
 
 export type Coop = typeof coop.$inferSelect;
 
@@ -130,9 +131,27 @@ export interface CoopSettings {
   /** Comma-separated among cash, cheque, transfer, card. */
   paymentMethods?: string;
   bankDetails?: string;
+  /** Who runs this Carnet (legal name, address), shown on the privacy page. */
+  legalNotice?: string;
 }
 
-/** Saves the coop settings. */
-export function updateCoopSettings(db: Db, settings: CoopSettings, now = Date.now()): void {
-  db.update(coop).set({ ...settings, updatedAt: now }).where(eq(coop.id, 1)).run();
+/** The longest legal notice the settings accept. */
+export const LEGAL_NOTICE_MAX = 2000;
+
+/**
+ * Saves the coop settings and returns the names of those that changed. With an actor (an admin in
+ * the settings form), the change is recorded in the audit log in the same transaction, by setting
+ * name only: values such as the contact email stay out of the log.
+ */
+export function updateCoopSettings(db: Db, settings: CoopSettings, now = Date.now(), actor?: AuditActor): string[] {
+  return db.transaction(
+    (tx) => {
+      const before = getCoop(tx);
+      const changed = (Object.keys(settings) as Array<keyof CoopSettings>).filter((k) => settings[k] !== undefined && before?.[k] !== settings[k]);
+      tx.update(coop).set({ ...settings, updatedAt: now }).where(eq(coop.id, 1)).run();
+      if (actor && changed.length) recordAudit(tx, actor, 'coop.settings_changed', { type: 'coop', id: 1 }, { settings: changed }, now);
+      return changed;
+    },
+    { behavior: 'immediate' },
+  );
 }

@@ -4,6 +4,7 @@ import type { Db, Tx } from '../db/index.js';
 import { accounts, cycles, distributions, offers, orders, pickupPoints, producerAccounts, producers, products, type CycleStatus } from '../db/schema/index.js';
 import { formatters, type Locale, type MessageKey, type Params } from '../i18n/index.js';
 import type { Mailer } from '../mail/mailer.js';
+import { recordAudit, type AuditActor } from './audit.js';
 import { getCoop } from './coop.js';
 import { addDaysInZone, fromWallClock, parseDateInput, parseDateTimeLocal, parseTimeInput, type ParsedInstant } from './time.js';
 
@@ -358,8 +359,8 @@ export function validateCycleForm(
 
 export type CreateCycleResult = { ok: true; cycleId: number } | { ok: false; reason: 'invalid'; errors: CycleErrors };
 
-/** Creates a draft cycle and its distributions from the form. */
-export function createCycle(db: Db, input: CycleFormInput, opts: { timeZone: string; now?: number }): CreateCycleResult {
+/** Creates a draft cycle and its distributions from the form; with an actor, records it in the audit log. */
+export function createCycle(db: Db, input: CycleFormInput, opts: { timeZone: string; now?: number; actor?: AuditActor }): CreateCycleResult {
   const now = opts.now ?? Date.now();
   return db.transaction(
     (tx) => {
@@ -374,6 +375,7 @@ export function createCycle(db: Db, input: CycleFormInput, opts: { timeZone: str
       tx.insert(distributions)
         .values(v.distributions.map((d) => ({ cycleId: id, pickupPointId: d.pickupPointId, startsAt: d.startsAt, endsAt: d.endsAt })))
         .run();
+      if (opts.actor) recordAudit(tx, opts.actor, 'cycle.created', { type: 'cycle', id }, {}, now);
       return { ok: true, cycleId: id } as const;
     },
     { behavior: 'immediate' },
@@ -391,7 +393,7 @@ export type UpdateCycleResult =
  * clock may have opened it since the form was shown). A distribution can be removed only while the
  * cycle is a draft or scheduled.
  */
-export function updateCycle(db: Db, cycleId: number, input: CycleFormInput, opts: { timeZone: string; now?: number }): UpdateCycleResult {
+export function updateCycle(db: Db, cycleId: number, input: CycleFormInput, opts: { timeZone: string; now?: number; actor?: AuditActor }): UpdateCycleResult {
   const now = opts.now ?? Date.now();
   return db.transaction(
     (tx) => {
@@ -418,6 +420,7 @@ export function updateCycle(db: Db, cycleId: number, input: CycleFormInput, opts
             .run();
         }
       }
+      if (opts.actor) recordAudit(tx, opts.actor, 'cycle.updated', { type: 'cycle', id: cycleId }, {}, now);
       return { ok: true } as const;
     },
     { behavior: 'immediate' },
@@ -443,8 +446,9 @@ export type ActionResult =
  * An admin action on a cycle: schedule (needs an opening in the future and a distribution; tells
  * the producers by email, once per cycle), unschedule (only before it opens), close now, mark as
  * done. The status is changed with a guarded UPDATE, so a click racing the clock changes nothing.
+ * With an actor (an admin), the change is recorded in the audit log.
  */
-export function performCycleAction(db: Db, mailer: Mailer, cycleId: number, action: CycleAction, now = Date.now()): ActionResult {
+export function performCycleAction(db: Db, mailer: Mailer, cycleId: number, action: CycleAction, now = Date.now(), actor?: AuditActor): ActionResult {
   return db.transaction(
     (tx) => {
       const cycle = getCycle(tx, cycleId);
@@ -472,6 +476,7 @@ export function performCycleAction(db: Db, mailer: Mailer, cycleId: number, acti
         emails = notifyProducers(tx, mailer, { ...cycle, ...set } as Cycle, 'cycleScheduled', now);
         tx.update(cycles).set({ scheduledNoticeAt: now }).where(eq(cycles.id, cycleId)).run();
       }
+      if (actor) recordAudit(tx, actor, 'cycle.status_changed', { type: 'cycle', id: cycleId }, { from: cycle.status, to }, now);
       return { ok: true, transition: { cycleId, name: cycle.name, from: cycle.status, to, event: action }, emails } as const;
     },
     { behavior: 'immediate' },
@@ -623,7 +628,7 @@ export type DuplicateResult = { ok: true; cycleId: number; offers: number; distr
  * active are kept, and the offers of active products of active producers are copied as drafts
  * (not on sale until their producer publishes them).
  */
-export function duplicateCycle(db: Db, cycleId: number, opts: { timeZone: string; suffix: string; now?: number }): DuplicateResult {
+export function duplicateCycle(db: Db, cycleId: number, opts: { timeZone: string; suffix: string; now?: number; actor?: AuditActor }): DuplicateResult {
   const now = opts.now ?? Date.now();
   const shift = (ms: number) => addDaysInZone(ms, 7, opts.timeZone);
   return db.transaction(
@@ -656,6 +661,7 @@ export function duplicateCycle(db: Db, cycleId: number, opts: { timeZone: string
           .values(copied.map((o) => ({ ...o, cycleId: id, published: false, quantityTaken: 0, createdAt: now, updatedAt: now })))
           .run();
       }
+      if (opts.actor) recordAudit(tx, opts.actor, 'cycle.duplicated', { type: 'cycle', id }, { source: cycleId }, now);
       return { ok: true, cycleId: id, offers: copied.length, distributions: kept.length } as const;
     },
     { behavior: 'immediate' },

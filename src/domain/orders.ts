@@ -502,7 +502,7 @@ export type CancelResult =
  * Cancels the member's order while its cycle is open: frees its stock, marks it cancelled and
  * emails a confirmation, in one transaction. Cancelling an order already cancelled changes nothing.
  */
-export function cancelOrder(db: Db, mailer: Mailer, accountId: number, orderId: number, now = Date.now()): CancelResult {
+export function cancelOrder(db: Db | Tx, mailer: Mailer, accountId: number, orderId: number, now = Date.now()): CancelResult {
   return db.transaction(
     (tx) => {
       const row = changeableOrder(tx, accountId, orderId, now);

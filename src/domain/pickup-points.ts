@@ -2,6 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/index.js';
 import { distributions, pickupPoints } from '../db/schema/index.js';
+import { recordAudit, type AuditActor } from './audit.js';
 import { checkboxField, nameField } from './fields.js';
 import { longTextField } from './producers.js';
 
@@ -82,9 +83,9 @@ export type DeletePickupPointResult =
 
 /**
  * Deletes a pickup point that no distribution uses. One that has been used stays (its history
- * matters): deactivate it instead.
+ * matters): deactivate it instead. With an actor (an admin), the deletion is recorded in the audit log.
  */
-export function deletePickupPoint(db: Db, id: number): DeletePickupPointResult {
+export function deletePickupPoint(db: Db, id: number, actor?: AuditActor): DeletePickupPointResult {
   return db.transaction(
     (tx) => {
       const point = findPickupPoint(tx, id);
@@ -92,6 +93,7 @@ export function deletePickupPoint(db: Db, id: number): DeletePickupPointResult {
       const distributionCount = countDistributionsAt(tx, id);
       if (distributionCount > 0) return { ok: false, reason: 'in_use', distributionCount } as const;
       tx.delete(pickupPoints).where(eq(pickupPoints.id, id)).run();
+      if (actor) recordAudit(tx, actor, 'pickup_point.deleted', { type: 'pickup_point', id });
       return { ok: true, point } as const;
     },
     { behavior: 'immediate' },

@@ -6,6 +6,7 @@ import { accountRoles, accounts, producerAccounts, producerInvitations, producer
 import type { Locale } from '../i18n/index.js';
 import type { Mailer } from '../mail/mailer.js';
 import { findAccount, findAccountByEmail, type Account } from './accounts.js';
+import { recordAudit, type AuditActor } from './audit.js';
 import { checkboxField, emailField, nameField, phoneField } from './fields.js';
 import { hashToken } from './sessions.js';
 
@@ -248,9 +249,10 @@ export type RemoveAccessResult = { ok: true; account: Account; roleRemoved: bool
 
 /**
  * Takes an account's access to a producer away. An account left managing no producer also loses
- * the producer role, so that nothing producer-side stays open to it; it keeps its account.
+ * the producer role, so that nothing producer-side stays open to it; it keeps its account. With an
+ * actor (an admin), the removal is recorded in the audit log.
  */
-export function removeProducerAccess(db: Db, producerId: number, accountId: number): RemoveAccessResult {
+export function removeProducerAccess(db: Db, producerId: number, accountId: number, actor?: AuditActor): RemoveAccessResult {
   return db.transaction(
     (tx) => {
       const removed = tx
@@ -263,6 +265,7 @@ export function removeProducerAccess(db: Db, producerId: number, accountId: numb
       if (managedProducers(tx, accountId).length === 0) {
         roleRemoved = tx.delete(accountRoles).where(and(eq(accountRoles.accountId, accountId), eq(accountRoles.role, 'producer'))).run().changes > 0;
       }
+      if (actor) recordAudit(tx, actor, 'producer.manager_removed', { type: 'producer', id: producerId }, { accountId, roleRemoved });
       return { ok: true, account, roleRemoved } as const;
     },
     { behavior: 'immediate' },
@@ -288,9 +291,10 @@ export type InviteResult = { ok: true; token: string } | { ok: false; reason: 'n
 /**
  * Invites an email address to manage a producer: a single-use link, valid for
  * INVITATION_TTL_DAYS days, emailed in the same transaction. Only the token's SHA-256 is stored,
- * and a new invitation for the same address and producer replaces an unused older one.
+ * and a new invitation for the same address and producer replaces an unused older one. With an
+ * actor (an admin), the invitation is recorded in the audit log, without the invited address.
  */
-export function inviteToProducer(db: Db, mailer: Mailer, input: InvitationInput, now = Date.now()): InviteResult {
+export function inviteToProducer(db: Db, mailer: Mailer, input: InvitationInput, now = Date.now(), actor?: AuditActor): InviteResult {
   return db.transaction(
     (tx) => {
       const producer = findProducer(tx, input.producerId);
@@ -323,6 +327,7 @@ export function inviteToProducer(db: Db, mailer: Mailer, input: InvitationInput,
         },
         now,
       );
+      if (actor) recordAudit(tx, actor, 'producer.invited', { type: 'producer', id: producer.id }, {}, now);
       return { ok: true, token } as const;
     },
     { behavior: 'immediate' },

@@ -1,5 +1,5 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
 import { outbox } from '../db/schema/index.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
@@ -37,7 +37,7 @@ export function outboxCounts(db: Db): Record<OutboxStatus, number> {
 }
 
 /** Puts a failed (or waiting) email back at the front of the queue; false when there is no such email. */
-export function retryEmail(db: Db, id: number, now = Date.now()): boolean {
+export function retryEmail(db: Db | Tx, id: number, now = Date.now()): boolean {
   return (
     db
       .update(outbox)
@@ -45,4 +45,20 @@ export function retryEmail(db: Db, id: number, now = Date.now()): boolean {
       .where(and(eq(outbox.id, id), sql`${outbox.status} in ('pending', 'failed')`))
       .run().changes === 1
   );
+}
+
+/** How long sent and failed emails stay in the outbox (the privacy page says so). */
+export const SENT_EMAIL_RETENTION_DAYS = 90;
+
+/**
+ * Deletes sent and failed emails older than SENT_EMAIL_RETENTION_DAYS (from when they were sent,
+ * or queued for those never sent): the outbox is a delivery log, not an archive of what people
+ * were told. Emails still waiting are kept whatever their age. Returns how many went.
+ */
+export function purgeSentEmails(db: Db | Tx, now = Date.now()): number {
+  const before = now - SENT_EMAIL_RETENTION_DAYS * 24 * 3600 * 1000;
+  return db
+    .delete(outbox)
+    .where(and(sql`${outbox.status} in ('sent', 'failed')`, sql`coalesce(${outbox.sentAt}, ${outbox.createdAt}) < ${before}`))
+    .run().changes;
 }

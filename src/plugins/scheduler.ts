@@ -1,9 +1,12 @@
 import fp from 'fastify-plugin';
 import { applyDueTransitions, type DueReport } from '../domain/cycles.js';
 import { sendMemberNotices } from '../domain/member-notices.js';
+import { purgeSentEmails } from '../mail/outbox.js';
 
 /** How often the clock looks for due transitions and reminders. */
 export const SCHEDULER_INTERVAL_MS = 30_000;
+/** How often old sent emails are purged: hourly is plenty for a 90-day retention. */
+export const PURGE_INTERVAL_MS = 3_600_000;
 
 export interface SchedulerOptions {
   /** Run the clock (off in tests, which call applyDueTransitions themselves). */
@@ -25,6 +28,7 @@ declare module 'fastify' {
  */
 export default fp<SchedulerOptions>(
   async (app, opts) => {
+    let lastPurge = -Infinity;
     const tick = (now = Date.now()): DueReport | null => {
       try {
         const report = applyDueTransitions(app.db, app.mailer, now);
@@ -36,6 +40,13 @@ export default fp<SchedulerOptions>(
         const memberEmails = notices.reduce((n, r) => n + r.emails, 0);
         if (notices.length) app.log.info({ notices: notices.length, emails: memberEmails }, 'member notices queued');
         if (emails + memberEmails > 0) app.wakeOutbox();
+        // Sent and failed emails older than 90 days go, as the privacy page promises.
+        // (A clock set back counts as due, so a corrected clock never stops the purge.)
+        if (now < lastPurge || now - lastPurge >= PURGE_INTERVAL_MS) {
+          lastPurge = now;
+          const purged = purgeSentEmails(app.db, now);
+          if (purged) app.log.info({ emails: purged }, 'old sent emails purged');
+        }
         return report;
       } catch (err) {
         // A failed tick (database busy, disk full) is retried at the next one; the app keeps serving.

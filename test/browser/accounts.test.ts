@@ -82,7 +82,7 @@ async function accountFlows(t: Test, browser: Browser, js: boolean): Promise<voi
     t.equal(path(), '/');
     await s.check(t, 'home page after log in');
 
-    await page.getByRole('link', { name: fr('nav.account') }).click();
+    await page.getByRole('link', { name: fr('nav.account'), exact: true }).click();
     await page.waitForURL(base + '/account');
     t.equal(await heading(page), fr('account.title'));
     t.equal(await page.locator('#f-email').inputValue(), MEMBER.email, 'the account page shows the email');
@@ -142,7 +142,7 @@ async function accountFlows(t: Test, browser: Browser, js: boolean): Promise<voi
   });
 
   await t.test('5. the language switcher changes the language both ways', async (t) => {
-    await page.getByRole('link', { name: fr('nav.account') }).click();
+    await page.getByRole('link', { name: fr('nav.account'), exact: true }).click();
     await page.waitForURL(base + '/account');
     t.equal(await htmlLang(page), 'fr');
     await switchLanguage(t, s, 'en');
@@ -244,7 +244,7 @@ async function switchLanguage(t: Test, s: Session, to: Locale): Promise<void> {
   await page.locator(`html[lang="${to}"]`).waitFor({ state: 'attached' });
   t.equal(await htmlLang(page), to, `<html lang="${to}">`);
   await page.locator('form[action="/lang"] button', { hasText: tr[to]('lang.switch_to') }).waitFor();
-  t.ok(await page.getByRole('link', { name: tr[to]('nav.account') }).isVisible(), `the header is in ${to}`);
+  t.ok(await page.getByRole('link', { name: tr[to]('nav.account'), exact: true }).isVisible(), `the header is in ${to}`);
 }
 
 function escapeRegExp(s: string): string {

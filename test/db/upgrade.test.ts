@@ -289,16 +289,44 @@ t.test('the comparison reports lost and changed data', async (t) => {
   t.ok(dataDifferences(before.snap, sqlite).includes('table order_submissions is gone'), 'a dropped table');
 });
 
-t.test('an upgrade through a migration that loses data fails the check', async (t) => {
-  // The committed migrations plus one more, as a careless future migration could be.
+/** The committed migrations plus one more, in a temporary folder. */
+function withExtraMigration(t: Test, name: string, sqlText: string): string {
   const folder = tmp(t);
   mkdirSync(join(folder, 'meta'));
   for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'))) copyFileSync(join(MIGRATIONS_DIR, f), join(folder, f));
   const last = journal.entries.at(-1)!;
-  const tag = `${String(last.idx + 1).padStart(4, '0')}_careless`;
-  writeFileSync(join(folder, `${tag}.sql`), "UPDATE `accounts` SET `phone` = NULL WHERE `status` = 'active';");
+  const tag = `${String(last.idx + 1).padStart(4, '0')}_${name}`;
+  writeFileSync(join(folder, `${tag}.sql`), sqlText);
   const entries = [...journal.entries, { idx: last.idx + 1, version: '6', when: last.when + 1, tag, breakpoints: true }];
   writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify({ version: '7', dialect: 'sqlite', entries }));
+  return folder;
+}
+
+t.test('a table rebuilt the way drizzle-kit writes it keeps the rows that point at it', async (t) => {
+  // drizzle-kit rebuilds a table to change a column or a check; rows in other tables point at it.
+  const file = copyFixture(t, fixtures.at(-1)!);
+  const before = readBefore(file);
+  const sqlite = new Database(file, { readonly: true });
+  const accountsSql = (sqlite.prepare("select sql from sqlite_master where name = 'accounts'").get() as { sql: string }).sql;
+  const columns = columnNames(sqlite, 'accounts').map(quoteId).join(', ');
+  sqlite.close();
+  const rebuild = [
+    'PRAGMA foreign_keys=OFF;',
+    accountsSql.replace(/CREATE TABLE [`"]accounts[`"]/, 'CREATE TABLE `__new_accounts`').replaceAll('"accounts".', '"__new_accounts".') + ';',
+    `INSERT INTO \`__new_accounts\`(${columns}) SELECT ${columns} FROM \`accounts\`;`,
+    'DROP TABLE `accounts`;',
+    'ALTER TABLE `__new_accounts` RENAME TO `accounts`;',
+    'PRAGMA foreign_keys=ON;',
+  ].join('--> statement-breakpoint\n');
+  const folder = withExtraMigration(t, 'rebuild_accounts', rebuild + '--> statement-breakpoint\nCREATE UNIQUE INDEX `accounts_email_unique` ON `accounts` (`email`);--> statement-breakpoint\nCREATE INDEX `accounts_status_idx` ON `accounts` (`status`,`created_at`);');
+  const db = upgrade(t, file, folder);
+  t.same(dataDifferences(before.snap, db.$client), [], 'sessions, roles, baskets and orders still point at their accounts');
+  t.equal(db.$client.pragma('foreign_keys', { simple: true }), 1, 'foreign keys are on again');
+});
+
+t.test('an upgrade through a migration that loses data fails the check', async (t) => {
+  // The committed migrations plus one more, as a careless future migration could be.
+  const folder = withExtraMigration(t, 'careless', "UPDATE `accounts` SET `phone` = NULL WHERE `status` = 'active';");
 
   const file = copyFixture(t, fixtures.at(-1)!);
   const before = readBefore(file);

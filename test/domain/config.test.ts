@@ -67,6 +67,14 @@ t.test('each bad value stops start-up with one line naming the variable', async 
     ['LOG_LEVEL', 'INFO '],
     ['HOST', '   '],
     ['DATA_DIR', '   '],
+    ['BACKUP_INTERVAL_HOURS', '-1'],
+    ['BACKUP_INTERVAL_HOURS', '1.5'],
+    ['BACKUP_INTERVAL_HOURS', 'daily'],
+    ['BACKUP_INTERVAL_HOURS', '8761'],
+    ['BACKUP_KEEP', '0'],
+    ['BACKUP_KEEP', '-3'],
+    ['BACKUP_KEEP', 'all'],
+    ['BACKUP_KEEP', '2.5'],
   ];
   for (const [name, value] of table) {
     let error: unknown;
@@ -123,6 +131,18 @@ t.test('an empty variable means the default', async (t) => {
   const config = loadConfig({ DATA_DIR: dir, PORT: '', HOST: '', BASE_URL: '', SMTP_URL: '', SESSION_SECRET: '', LOG_LEVEL: '' });
   t.match(config, { port: 3000, host: '0.0.0.0', baseUrl: 'http://localhost:3000', smtpUrl: undefined, logLevel: 'info' });
   t.equal(config.sessionSecret, readFileSync(join(dir, 'session-secret'), 'utf8').trim());
+});
+
+t.test('backups: daily and 14 kept by default; 0 hours turns the schedule off, 0 kept is refused', async (t) => {
+  const dir = tmp(t);
+  t.match(loadConfig({ DATA_DIR: dir }), { backupIntervalHours: 24, backupKeep: 14 });
+  t.match(loadConfig({ DATA_DIR: dir, BACKUP_INTERVAL_HOURS: '6', BACKUP_KEEP: '30' }), { backupIntervalHours: 6, backupKeep: 30 });
+  t.match(loadConfig({ DATA_DIR: dir, BACKUP_INTERVAL_HOURS: '0' }), { backupIntervalHours: 0 }, 'automatic backups off');
+  t.match(loadConfig({ DATA_DIR: dir, BACKUP_INTERVAL_HOURS: '', BACKUP_KEEP: '' }), { backupIntervalHours: 24, backupKeep: 14 }, 'empty means default');
+  t.throws(() => loadConfig({ DATA_DIR: dir, BACKUP_KEEP: '0' }), { message: 'Invalid BACKUP_KEEP: must be a whole number between 1 and 1000 (got "0")' });
+  t.throws(() => loadConfig({ DATA_DIR: dir, BACKUP_INTERVAL_HOURS: 'daily' }), {
+    message: 'Invalid BACKUP_INTERVAL_HOURS: must be a whole number of hours between 0 and 8760 (0 turns automatic backups off) (got "daily")',
+  });
 });
 
 t.test('demo mode uses its own data folder by default', async (t) => {

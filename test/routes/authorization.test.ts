@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { toDateInput, toDateTimeLocal } from '../../src/domain/time.js';
 import { build, createAccount, loggedIn, text } from '../helper.js';
 import { placeOrder } from '../../src/domain/orders.js';
+import { createBackup, listBackups } from '../../src/domain/backups.js';
 import { buildShop, setBasket, type Shop } from '../domain/orders-fixture.js';
 import {
   ACTORS,
@@ -306,6 +307,71 @@ const ROUTES: RouteCase[] = [
     url: (ctx) => `/admin/outbox/${ctx.failedEmail}/retry`,
     expect: adminAction('/admin/outbox'),
     after: (t, ctx) => t.equal(outboxFor(ctx.db, 'failed@example.org')[0]!.status, 'pending'),
+  },
+  // ----- data rights, audit, privacy -----
+  { method: 'GET', path: '/privacy', expect: everyone(200) },
+  { method: 'GET', path: '/account/data', expect: accountPage('/account/data') },
+  {
+    method: 'GET',
+    path: '/account/data.json',
+    expect: accountPage('/account/data.json'),
+    after: (t, _c, actor, res) => t.equal(res.json().account.email, EMAILS[actor as Exclude<Actor, 'anonymous'>], 'their own data only'),
+  },
+  { method: 'GET', path: '/account/delete', expect: accountPage('/account/delete') },
+  {
+    method: 'POST',
+    path: '/account/delete',
+    form: () => ({ password: PASSWORD }),
+    // The seeded admin is the only admin: refused (422), nothing changes.
+    expect: (actor) => (actor === 'anonymous' ? { status: 403 } : actor === 'admin' ? { status: 422 } : { status: 303, location: '/' }),
+    after: (t, ctx, actor) => t.equal(accountRow(ctx.db, EMAILS[actor as Exclude<Actor, 'anonymous'>]), undefined, 'the account is erased'),
+  },
+  { method: 'GET', path: '/admin/audit', expect: adminPage('/admin/audit') },
+  {
+    method: 'GET',
+    path: '/admin/accounts/:id/data.json',
+    url: (ctx) => `/admin/accounts/${ctx.ids.member}/data.json`,
+    expect: (actor, ctx) => adminPage(`/admin/accounts/${ctx.ids.member}/data.json`)(actor),
+    after: (t, ctx, _a, res) => {
+      t.equal(res.json().account.email, EMAILS.member);
+      t.equal(count(ctx.db, 'audit_log', "action = 'account.exported'"), 1, 'recorded in the audit log');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/admin/accounts/:id/erase',
+    url: (ctx) => `/admin/accounts/${ctx.ids.member}/erase`,
+    expect: (actor, ctx) => adminPage(`/admin/accounts/${ctx.ids.member}/erase`)(actor),
+  },
+  {
+    method: 'POST',
+    path: '/admin/accounts/:id/erase',
+    url: (ctx) => `/admin/accounts/${ctx.ids.member}/erase`,
+    form: () => ({ confirmEmail: EMAILS.member }),
+    expect: adminAction('/admin/accounts'),
+    after: (t, ctx) => {
+      t.equal(accountRow(ctx.db, EMAILS.member), undefined, 'the member is erased');
+      t.equal(count(ctx.db, 'audit_log', "action = 'account.erased'"), 1, 'recorded in the audit log');
+    },
+  },
+  // ----- backups (admin): the list, "back up now", downloads (the first backup is made on first use) -----
+  { method: 'GET', path: '/admin/backups', expect: adminPage('/admin/backups') },
+  {
+    method: 'POST',
+    path: '/admin/backups',
+    expect: adminAction('/admin/backups'),
+    after: (t, ctx) => t.equal(listBackups(ctx.app.config.dataDir).filter((b) => b.kind === 'manual').length, 1, 'one manual backup'),
+  },
+  {
+    method: 'GET',
+    path: '/admin/backups/:file',
+    url: (ctx) => {
+      const dir = ctx.app.config.dataDir;
+      const made = listBackups(dir)[0] ?? (createBackup(ctx.db, dir, 'scheduled') as { backup: { file: string } }).backup;
+      return `/admin/backups/${made.file}`;
+    },
+    expect: (actor, ctx) => adminPage(`/admin/backups/${listBackups(ctx.app.config.dataDir)[0]!.file}`)(actor),
+    after: (t, _c, _a, res) => t.match(res.headers['content-disposition'], /^attachment; filename="carnet-.*-scheduled\.db"$/),
   },
   // ----- catalog (producer products, photos, CSV): the generic producer account manages one producer -----
   {

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES } from '../../db/schema/index.js';
 import { approveAccount, countPending, findAccount, listAccounts, listPending, rejectAccount, rolesOf, setRoles } from '../../domain/accounts.js';
-import { getCoop, updateCoopSettings } from '../../domain/coop.js';
+import { recordAudit } from '../../domain/audit.js';
+import { getCoop, LEGAL_NOTICE_MAX, updateCoopSettings } from '../../domain/coop.js';
 import { reminderHoursField } from '../../domain/cycles.js';
 import { closingReminderHoursField } from '../../domain/member-notices.js';
 import { acceptedPaymentMethods, BANK_DETAILS_MAX, bankDetailsIbansValid, PAYMENT_METHODS } from '../../domain/orders.js';
@@ -48,6 +49,13 @@ const settingsSchema = z.object({
     .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), 'error.invalid_value')
     .optional(),
   closingReminderHours: closingReminderHoursField.optional(),
+  // Who runs this Carnet, for the privacy page; absent from an older form: the saved text is kept.
+  // Line breaks are counted as browsers count them (one character), so the length is checked after.
+  legalNotice: z
+    .string()
+    .transform((v) => v.replace(/\r\n?/g, '\n').trim())
+    .pipe(z.string().max(LEGAL_NOTICE_MAX).refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), 'error.invalid_text'))
+    .optional(),
 }).superRefine((v, ctx) => {
   if (!v.paymentMethodsShown) return;
   if (v.paymentMethods.length === 0) ctx.addIssue({ code: 'custom', path: ['paymentMethods'], message: 'error.orders.methods_required' });
@@ -113,7 +121,7 @@ const admin: FastifyPluginAsync = async (app) => {
     const id = idOf(request);
     const form = parseForm(request.t, rolesSchema, request.body);
     if (!form.ok) return showAccount(request, reply, id, form.errors, 422);
-    const result = setRoles(app.db, id, form.data.roles);
+    const result = setRoles(app.db, id, form.data.roles, Date.now(), request.account!);
     if (!result.ok) {
       if (result.reason === 'not_found') throw new HttpError(404);
       return showAccount(request, reply, id, { roles: request.t('error.last_admin') }, 422);
@@ -128,7 +136,7 @@ const admin: FastifyPluginAsync = async (app) => {
   });
 
   app.post('/admin/approvals/:id/approve', async function approve(request, reply) {
-    const result = approveAccount(app.db, app.mailer, idOf(request));
+    const result = approveAccount(app.db, app.mailer, idOf(request), Date.now(), request.account!);
     if (!result.ok) throw new HttpError(404);
     app.wakeOutbox();
     reply.flash('success', 'flash.approved', { name: result.account.name });
@@ -136,7 +144,7 @@ const admin: FastifyPluginAsync = async (app) => {
   });
 
   app.post('/admin/approvals/:id/reject', async function reject(request, reply) {
-    const result = rejectAccount(app.db, app.mailer, idOf(request));
+    const result = rejectAccount(app.db, app.mailer, idOf(request), Date.now(), request.account!);
     if (!result.ok) throw new HttpError(404);
     app.wakeOutbox();
     reply.flash('success', 'flash.rejected', { name: result.account.name });
@@ -160,6 +168,7 @@ const admin: FastifyPluginAsync = async (app) => {
       paymentMethods: acceptedPaymentMethods(c),
       bankDetails: c.bankDetails,
       closingReminderHours: String(c.closingReminderHours),
+      legalNotice: c.legalNotice,
     });
   });
 
@@ -169,13 +178,21 @@ const admin: FastifyPluginAsync = async (app) => {
       const values = echo(request.body);
       const methods = (request.body as { paymentMethods?: unknown } | undefined)?.paymentMethods;
       const paymentMethods = (Array.isArray(methods) ? methods : [methods]).filter((m): m is string => typeof m === 'string');
+      // echo() keeps 1000 characters; the legal notice may be longer and is given back whole.
+      const notice = (request.body as { legalNotice?: unknown } | undefined)?.legalNotice;
+      if (typeof notice === 'string') values.legalNotice = notice.slice(0, LEGAL_NOTICE_MAX * 2);
       return showSettings(request, reply, { ...values, requireApproval: values.requireApproval === 'on', paymentMethods, allowAnonymousBrowsing: [(request.body as { allowAnonymousBrowsing?: unknown } | undefined)?.allowAnonymousBrowsing].flat().includes('on') }, form.errors, 422);
     }
     const { paymentMethodsShown, paymentMethods, bankDetails, ...settings } = form.data;
-    updateCoopSettings(app.db, {
-      ...settings,
-      ...(paymentMethodsShown ? { paymentMethods: paymentMethods.join(','), bankDetails: (bankDetails ?? '').trim().replace(/\r\n/g, '\n') } : {}),
-    });
+    updateCoopSettings(
+      app.db,
+      {
+        ...settings,
+        ...(paymentMethodsShown ? { paymentMethods: paymentMethods.join(','), bankDetails: (bankDetails ?? '').trim().replace(/\r\n/g, '\n') } : {}),
+      },
+      Date.now(),
+      request.account!,
+    );
     reply.flash('success', 'flash.settings_saved');
     return reply.seeOther('/admin/settings');
   });
@@ -206,14 +223,30 @@ const admin: FastifyPluginAsync = async (app) => {
   app.post('/admin/outbox/test', async function sendTestEmail(request, reply) {
     const form = parseForm(request.t, testEmailSchema, request.body);
     if (!form.ok) return showOutbox(request, reply, echo(request.body), form.errors, 422);
-    app.mailer.queue(app.db, { to: form.data.to, locale: request.locale, template: 'test' });
+    // The address stays out of the log: the email's id leads to it while the outbox keeps it.
+    app.db.transaction(
+      (tx) => {
+        const id = app.mailer.queue(tx, { to: form.data.to, locale: request.locale, template: 'test' });
+        recordAudit(tx, request.account!, 'email.test_sent', { type: 'email', id });
+      },
+      { behavior: 'immediate' },
+    );
     app.wakeOutbox();
     reply.flash('success', 'flash.test_email_queued', { email: form.data.to });
     return reply.seeOther('/admin/outbox');
   });
 
   app.post('/admin/outbox/:id/retry', async function retry(request, reply) {
-    if (!retryEmail(app.db, idOf(request))) throw new HttpError(404);
+    const id = idOf(request);
+    const retried = app.db.transaction(
+      (tx) => {
+        if (!retryEmail(tx, id)) return false;
+        recordAudit(tx, request.account!, 'email.retried', { type: 'email', id });
+        return true;
+      },
+      { behavior: 'immediate' },
+    );
+    if (!retried) throw new HttpError(404);
     app.wakeOutbox();
     reply.flash('success', 'flash.email_retry');
     return reply.seeOther('/admin/outbox');

@@ -169,7 +169,7 @@ const cyclesAdmin: FastifyPluginAsync = async (app) => {
     const form = readCycleForm(request.body);
     const body = request.body as Record<string, unknown> | undefined;
     if (body?.addRow !== undefined) return showForm(request, reply, null, echo(request.body), rowsAfterPost(form, true));
-    const result = createCycle(app.db, form, { timeZone: zoneOf(request) });
+    const result = createCycle(app.db, form, { timeZone: zoneOf(request), actor: request.account! });
     if (!result.ok) return showForm(request, reply, null, echo(request.body), rowsAfterPost(form, false), translateErrors(request.t, result.errors), 422);
     reply.flash('success', 'cycles.flash.created');
     return reply.seeOther(`/admin/cycles/${result.cycleId}`);
@@ -221,7 +221,7 @@ const cyclesAdmin: FastifyPluginAsync = async (app) => {
     if (editableParts(cycle.status) !== 'none' && body?.addRow !== undefined) {
       return showForm(request, reply, cycle, echo(request.body), rowsAfterPost(form, true));
     }
-    const result = updateCycle(app.db, cycle.id, form, { timeZone: zoneOf(request) });
+    const result = updateCycle(app.db, cycle.id, form, { timeZone: zoneOf(request), actor: request.account! });
     if (!result.ok) {
       if (result.reason === 'not_found') throw new HttpError(404);
       if (result.reason === 'not_editable') {
@@ -239,7 +239,7 @@ const cyclesAdmin: FastifyPluginAsync = async (app) => {
   /** Runs an admin status action and says what happened. */
   const act = (request: FastifyRequest, reply: FastifyReply, action: CycleAction) => {
     const id = idOf(request);
-    const result: ActionResult = performCycleAction(app.db, app.mailer, id, action);
+    const result: ActionResult = performCycleAction(app.db, app.mailer, id, action, Date.now(), request.account!);
     if (!result.ok) {
       if (result.reason === 'not_found') throw new HttpError(404);
       reply.flash('error', `cycles.refused.${result.reason}`);
@@ -264,7 +264,7 @@ const cyclesAdmin: FastifyPluginAsync = async (app) => {
   });
 
   app.post('/admin/cycles/:id/duplicate', async function duplicate(request, reply) {
-    const result = duplicateCycle(app.db, idOf(request), { timeZone: zoneOf(request), suffix: request.t('cycles.copy_suffix') });
+    const result = duplicateCycle(app.db, idOf(request), { timeZone: zoneOf(request), suffix: request.t('cycles.copy_suffix'), actor: request.account! });
     if (!result.ok) throw new HttpError(404);
     reply.flash('success', 'cycles.flash.duplicated', { offers: result.offers });
     return reply.seeOther(`/admin/cycles/${result.cycleId}`);

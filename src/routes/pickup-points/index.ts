@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { countPending } from '../../domain/accounts.js';
+import { recordAudit } from '../../domain/audit.js';
 import {
   countDistributionsAt,
   createPickupPoint,
@@ -73,7 +74,14 @@ const pickupPointsAdmin: FastifyPluginAsync = async (app) => {
   app.post('/admin/pickup-points', async function addPickupPoint(request, reply) {
     const form = parseForm(request.t, pickupPointSchema, request.body);
     if (!form.ok) return showForm(request, reply, null, echoPoint(request.body), form.errors, 422);
-    const point = createPickupPoint(app.db, form.data);
+    const point = app.db.transaction(
+      (tx) => {
+        const created = createPickupPoint(tx, form.data);
+        recordAudit(tx, request.account!, 'pickup_point.created', { type: 'pickup_point', id: created.id });
+        return created;
+      },
+      { behavior: 'immediate' },
+    );
     reply.flash('success', 'pickup_points.flash.created', { name: point.name });
     return reply.seeOther('/admin/pickup-points');
   });
@@ -89,7 +97,14 @@ const pickupPointsAdmin: FastifyPluginAsync = async (app) => {
     if (!point) throw new HttpError(404);
     const form = parseForm(request.t, pickupPointSchema, request.body);
     if (!form.ok) return showForm(request, reply, point, echoPoint(request.body), form.errors, 422);
-    const saved = updatePickupPoint(app.db, point.id, form.data);
+    const saved = app.db.transaction(
+      (tx) => {
+        const updated = updatePickupPoint(tx, point.id, form.data);
+        if (updated) recordAudit(tx, request.account!, 'pickup_point.updated', { type: 'pickup_point', id: updated.id });
+        return updated;
+      },
+      { behavior: 'immediate' },
+    );
     if (!saved) throw new HttpError(404);
     reply.flash('success', 'pickup_points.flash.saved', { name: saved.name });
     return reply.seeOther('/admin/pickup-points');
@@ -97,7 +112,7 @@ const pickupPointsAdmin: FastifyPluginAsync = async (app) => {
 
   app.post('/admin/pickup-points/:id/delete', async function removePickupPoint(request, reply) {
     const id = idOf(request);
-    const result = deletePickupPoint(app.db, id);
+    const result = deletePickupPoint(app.db, id, request.account!);
     if (!result.ok) {
       if (result.reason === 'not_found') throw new HttpError(404);
       const point = findPickupPoint(app.db, id)!;

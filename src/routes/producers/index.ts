@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { countPending } from '../../domain/accounts.js';
+import { recordAudit } from '../../domain/audit.js';
 import { emailField } from '../../domain/fields.js';
 import {
   createProducer,
@@ -92,7 +93,14 @@ const producersAdmin: FastifyPluginAsync = async (app) => {
   app.post('/admin/producers', async function addProducer(request, reply) {
     const form = parseForm(request.t, producerSchema, request.body);
     if (!form.ok) return showForm(request, reply, null, echoProducer(request.body), form.errors, 422);
-    const producer = createProducer(app.db, form.data);
+    const producer = app.db.transaction(
+      (tx) => {
+        const created = createProducer(tx, form.data);
+        recordAudit(tx, request.account!, 'producer.created', { type: 'producer', id: created.id });
+        return created;
+      },
+      { behavior: 'immediate' },
+    );
     reply.flash('success', 'producers.flash.created', { name: producer.name });
     return reply.seeOther(`/admin/producers/${producer.id}`);
   });
@@ -108,7 +116,14 @@ const producersAdmin: FastifyPluginAsync = async (app) => {
     if (!producer) throw new HttpError(404);
     const form = parseForm(request.t, producerSchema, request.body);
     if (!form.ok) return showForm(request, reply, producer, echoProducer(request.body), form.errors, 422);
-    const saved = updateProducer(app.db, producer.id, form.data);
+    const saved = app.db.transaction(
+      (tx) => {
+        const updated = updateProducer(tx, producer.id, form.data);
+        if (updated) recordAudit(tx, request.account!, 'producer.updated', { type: 'producer', id: updated.id });
+        return updated;
+      },
+      { behavior: 'immediate' },
+    );
     if (!saved) throw new HttpError(404);
     reply.flash('success', 'producers.flash.saved', { name: saved.name });
     return reply.seeOther(`/admin/producers/${producer.id}`);
@@ -141,7 +156,7 @@ const producersAdmin: FastifyPluginAsync = async (app) => {
     const { id, accountId } = paramsOf(request, accountParams);
     const producer = findProducer(app.db, id);
     if (!producer) throw new HttpError(404);
-    const result = removeProducerAccess(app.db, id, accountId);
+    const result = removeProducerAccess(app.db, id, accountId, request.account!);
     if (!result.ok) throw new HttpError(404);
     reply.flash('success', result.roleRemoved ? 'producers.flash.access_removed_role' : 'producers.flash.access_removed', {
       name: result.account.name,
@@ -156,7 +171,7 @@ const producersAdmin: FastifyPluginAsync = async (app) => {
     const form = parseForm(request.t, inviteSchema, request.body);
     if (!form.ok) return showProducer(request, reply, id, echo(request.body), form.errors, 422);
     const me = request.account!;
-    const result = inviteToProducer(app.db, app.mailer, { producerId: id, email: form.data.email, invitedBy: { id: me.id, name: me.name }, locale: request.locale });
+    const result = inviteToProducer(app.db, app.mailer, { producerId: id, email: form.data.email, invitedBy: { id: me.id, name: me.name }, locale: request.locale }, Date.now(), me);
     if (!result.ok) {
       if (result.reason === 'not_found') throw new HttpError(404);
       return showProducer(request, reply, id, echo(request.body), { email: request.t('error.already_manages') }, 422);
