@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { z } from 'zod';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Db } from './db/index.js';
-import { accountRoles, accounts, coop, outbox } from './db/schema/index.js';
+import { accountRoles, accounts, outbox } from './db/schema/index.js';
 import { findAccountByEmail, rolesOf, setPassword } from './domain/accounts.js';
 import { recordAudit, type AuditActor } from './domain/audit.js';
 import { createManualBackup, DATABASE_FILE, fileTimestamp, openAndMigrate, restoreBackup, type RestoreRefusal } from './domain/backups.js';
@@ -16,7 +16,7 @@ import { emailField, nameField, PASSWORD_MAX, PASSWORD_MIN } from './domain/fiel
 import { DEFAULT_SCRYPT, hashPassword } from './domain/passwords.js';
 import { isLocale, translator, type Locale } from './i18n/index.js';
 import { Mailer } from './mail/mailer.js';
-import { createTransport } from './mail/sender.js';
+import { coopSender, createTransport } from './mail/sender.js';
 
 /*
  * carnet <command> [options]: the operator's commands, for a shell on the server (`carnet …` in
@@ -390,16 +390,15 @@ async function sendTestEmail(config: Config, values: Values): Promise<void> {
       const queued = mailer.queue(tx, { to, locale, template: 'test' });
       // Claimed at once: a running server's outbox loop must not send it a second time.
       tx.update(outbox).set({ nextAttemptAt: Date.now() + 3600_000 }).where(eq(outbox.id, queued)).run();
-      recordAudit(tx, CLI_ACTOR, 'email.test_sent', { type: 'outbox', id: queued });
+      recordAudit(tx, CLI_ACTOR, 'email.test_sent', { type: 'email', id: queued });
       return queued;
     });
     const row = db.select().from(outbox).where(eq(outbox.id, id)).get()!;
     const email = mailer.renderStored(row);
-    const from = db.select({ name: coop.name, email: coop.contactEmail }).from(coop).get();
-    const transport = createTransport(config.smtpUrl, join(config.dataDir, 'mail'), (msg) => console.log(msg));
+    const transport = createTransport(config.smtpUrl, join(config.dataDir, 'mail'), (msg) => console.log(msg), config.smtpFrom);
     try {
       await transport.send({
-        from: from ? `"${from.name.replace(/"/g, '')}" <${from.email}>` : 'Carnet <carnet@localhost>',
+        from: coopSender(db),
         to,
         subject: email.subject,
         text: email.text,

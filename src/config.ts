@@ -11,6 +11,8 @@ export interface Config {
   baseUrl: string;
   sessionSecret: string;
   smtpUrl: string | undefined;
+  /** The address emails are sent from, when the coop's contact email may not be (SPF, DMARC). */
+  smtpFrom: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   demo: boolean;
   /** Hours between automatic backups; 0 turns them off. */
@@ -36,6 +38,7 @@ const envSchema = z.object({
   SMTP_URL: z
     .url({ protocol: /^smtps?$/, error: 'must look like smtp://user:password@host:587 or smtps://user:password@host:465' })
     .optional(),
+  SMTP_FROM: z.email({ error: 'must be an email address, e.g. carnet@coop.example.org' }).optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -84,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { demo?: 
     baseUrl: e.BASE_URL ?? `http://localhost:${e.PORT}`,
     sessionSecret: e.SESSION_SECRET ?? persistentSecret(dataDir),
     smtpUrl: e.SMTP_URL,
+    smtpFrom: e.SMTP_FROM,
     logLevel: e.LOG_LEVEL,
     demo,
     backupIntervalHours: e.BACKUP_INTERVAL_HOURS,

@@ -21,7 +21,6 @@ export const AUDIT_ACTIONS = [
   'cycle.created',
   'cycle.updated',
   'cycle.status_changed',
-  'cycle.deleted',
   'cycle.duplicated',
   'pickup_point.created',
   'pickup_point.updated',

@@ -6,24 +6,48 @@ import type { Db } from '../db/index.js';
 import { coop, outbox } from '../db/schema/index.js';
 import type { RenderedEmail, StoredEmail } from './mailer.js';
 
+/** A name and an address, which nodemailer quotes and encodes as a header needs. */
+export interface Address {
+  name: string;
+  address: string;
+}
+
+/** One message as the outbox loop hands it to a transport. */
+export interface OutgoingEmail {
+  from: Address;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
 /** Sends one message; resolves when the server (or the file) has accepted it. */
 export interface Transport {
   readonly kind: 'smtp' | 'file';
-  send(message: { from: string; to: string; subject: string; text: string; html: string }): Promise<void>;
+  send(message: OutgoingEmail): Promise<void>;
   close(): void;
+}
+
+/** Who emails are from: the coop, by its name and contact email. */
+export function coopSender(db: Db): Address {
+  const theCoop = db.select({ name: coop.name, email: coop.contactEmail }).from(coop).get();
+  return theCoop ? { name: theCoop.name, address: theCoop.email } : { name: 'Carnet', address: 'carnet@localhost' };
 }
 
 /**
  * SMTP when SMTP_URL is set; otherwise every email is written as an .eml file under
  * DATA_DIR/mail, so that a coop without SMTP yet loses nothing and can read what was sent.
+ * With SMTP_FROM, emails are sent from that address (one the mail provider accepts, so that
+ * SPF and DMARC pass) under the coop's name, and replies go to the coop's contact email.
  */
-export function createTransport(smtpUrl: string | undefined, mailDir: string, log: (msg: string) => void): Transport {
+export function createTransport(smtpUrl: string | undefined, mailDir: string, log: (msg: string) => void, smtpFrom?: string): Transport {
+  const headers = (m: OutgoingEmail) => (smtpFrom ? { ...m, from: { name: m.from.name, address: smtpFrom }, replyTo: m.from } : m);
   if (smtpUrl) {
     const smtp: Transporter = nodemailer.createTransport(smtpUrl, {});
     return {
       kind: 'smtp',
       send: async (m) => {
-        await smtp.sendMail(m);
+        await smtp.sendMail(headers(m));
       },
       close: () => smtp.close(),
     };
@@ -32,7 +56,7 @@ export function createTransport(smtpUrl: string | undefined, mailDir: string, lo
   return {
     kind: 'file',
     send: async (m) => {
-      const info = await stream.sendMail(m);
+      const info = await stream.sendMail(headers(m));
       mkdirSync(mailDir, { recursive: true });
       const file = join(mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`);
       writeFileSync(file, info.message as Buffer);
@@ -102,15 +126,14 @@ export class OutboxSender {
         .limit(20)
         .all();
       if (due.length === 0) return;
-      const theCoop = this.db.select({ name: coop.name, email: coop.contactEmail }).from(coop).get();
-      const from = theCoop ? { name: theCoop.name, address: theCoop.email } : 'Carnet <carnet@localhost>';
+      const from = coopSender(this.db);
       for (const mail of due) {
         let rendered = false;
         try {
           const email = this.render(mail);
           rendered = true;
           await this.transport.send({
-            from: typeof from === 'string' ? from : `"${from.name.replace(/"/g, '')}" <${from.address}>`,
+            from,
             to: mail.toName ? `"${mail.toName.replace(/"/g, '')}" <${mail.toAddress}>` : mail.toAddress,
             subject: email.subject,
             text: email.text,

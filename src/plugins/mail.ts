@@ -29,7 +29,7 @@ export default fp<MailPluginOptions>(
       app.decorate('wakeOutbox', () => {});
       return;
     }
-    const transport = opts.transport ?? createTransport(app.config.smtpUrl, mailDir, (msg) => app.log.info(msg));
+    const transport = opts.transport ?? createTransport(app.config.smtpUrl, mailDir, (msg) => app.log.info(msg), app.config.smtpFrom);
     const sender = new OutboxSender(app.db, transport, (row) => app.mailer.renderStored(row), {
       info: (msg) => app.log.info(msg),
       warn: (msg) => app.log.warn(msg),

@@ -35,7 +35,7 @@ async function freePort(): Promise<number> {
 
 /** A real SMTP server on 127.0.0.1 that keeps what it receives; `refuse` makes it answer with an error code. */
 async function smtpServer(t: Parameters<typeof testDb>[0], port = 0, opts: { refuseData?: () => number | null; refuseRcpt?: () => number | null } = {}) {
-  const received: Array<{ rcptTo: string[]; mail: ParsedMail }> = [];
+  const received: Array<{ rcptTo: string[]; mailFrom: string; mail: ParsedMail }> = [];
   const options: SMTPServerOptions = {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -53,7 +53,7 @@ async function smtpServer(t: Parameters<typeof testDb>[0], port = 0, opts: { ref
         if (code) return callback(Object.assign(new Error(code >= 500 ? 'Message refused for policy reasons' : 'Greylisted, try again'), { responseCode: code }));
         simpleParser(Buffer.concat(chunks)).then(
           (mail) => {
-            received.push({ rcptTo: session.envelope.rcptTo.map((r) => r.address), mail });
+            received.push({ rcptTo: session.envelope.rcptTo.map((r) => r.address), mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', mail });
             callback();
           },
           (err: Error) => callback(err),
@@ -122,6 +122,19 @@ t.test('a queued email is delivered over SMTP, with text and HTML, in the recipi
   await again.drain(() => T0 + 3600_000);
   await again.stop();
   t.equal(smtp.received.length, 2);
+});
+
+t.test('with SMTP_FROM, emails come from that address under the coop\'s name, and replies go to the coop', async (t) => {
+  const { db } = await setup(t);
+  const smtp = await smtpServer(t);
+  queueWelcome(db, 'zoe@example.org', 'Zoë', 'en');
+  const sender = new OutboxSender(db, createTransport(`smtp://127.0.0.1:${smtp.port}`, '/nonexistent', () => {}, 'noreply@relay.example.net'), render, quietLog());
+  await sender.drain(() => T0);
+  await sender.stop();
+  const [received] = smtp.received;
+  t.same(received!.mail.from?.value, [{ address: 'noreply@relay.example.net', name: 'Coop Test' }]);
+  t.same((received!.mail.replyTo as { value: unknown }).value, [{ address: 'contact@carnet.test', name: 'Coop Test' }]);
+  t.equal(received!.mailFrom, 'noreply@relay.example.net', 'the envelope sender too, which SPF checks');
 });
 
 t.test('the outbox keeps template and data, renders at send time, and still sends rows rendered by an older Carnet', async (t) => {

@@ -33,7 +33,7 @@ const SUBJECT_PAGES: Record<string, (id: number) => string> = {
   producer: (id) => `/admin/producers/${id}`,
   pickup_point: (id) => `/admin/pickup-points/${id}`,
 };
-const SUBJECT_TYPES = new Set(['account', 'cycle', 'producer', 'pickup_point', 'email', 'outbox', 'coop', 'backup', 'export']);
+const SUBJECT_TYPES = new Set(['account', 'cycle', 'producer', 'pickup_point', 'email', 'coop', 'backup', 'export']);
 // Details whose labels and values Carnet knows how to word; others are shown as recorded.
 const DETAIL_KEYS = new Set(['roles', 'settings', 'from', 'to', 'source', 'accountId', 'roleRemoved', 'self', 'file', 'promoted']);
 const SETTING_KEYS = new Set([
