@@ -451,7 +451,7 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     name = parsed.name;
-    const config = loadConfig(process.env);
+    const config = loadConfig(process.env, { createDataDir: false });
     await COMMANDS[parsed.name]!.run(config, parsed.values, parsed.positionals);
     return EXIT.ok;
   } catch (err) {

@@ -62,7 +62,7 @@ const envSchema = z.object({
 export class ConfigError extends Error {}
 
 /** Reads and checks the environment; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { demo?: boolean } = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { demo?: boolean; createDataDir?: boolean } = {}): Config {
   // An empty variable (FOO= in a compose file) means "use the default", as most tools treat it.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const demo = opts.demo ?? false;
@@ -75,10 +75,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { demo?: 
   }
   const e = parsed.data;
   const dataDir = resolve(e.DATA_DIR);
-  try {
-    mkdirSync(dataDir, { recursive: true });
-  } catch (err) {
-    throw new ConfigError(`Invalid DATA_DIR: cannot create ${dataDir} (${(err as Error).message})`);
+  // The server makes its folder on first start; the CLI only works on one that exists, so that a
+  // mistyped DATA_DIR leaves nothing behind.
+  if (opts.createDataDir === false) {
+    if (!existsSync(dataDir)) throw new ConfigError(`Invalid DATA_DIR: ${dataDir} does not exist`);
+  } else {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (err) {
+      throw new ConfigError(`Invalid DATA_DIR: cannot create ${dataDir} (${(err as Error).message})`);
+    }
   }
   return {
     port: e.PORT,

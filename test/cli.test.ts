@@ -125,6 +125,11 @@ t.test('configuration: a bad variable is one line and exit 78; a wrong DATA_DIR 
     t.equal(r.stderr, `carnet: no database in ${dir} (carnet.db not found): check DATA_DIR\n`);
   }
   t.notOk(existsSync(join(dir, DATABASE_FILE)), 'no empty database was created');
+  const typo = join(dir, 'dta');
+  r = await cli(['backup'], { dataDir: typo });
+  t.equal(r.code, 78);
+  t.equal(r.stderr, `carnet: Invalid DATA_DIR: ${typo} does not exist\n`);
+  t.notOk(existsSync(typo), 'a mistyped DATA_DIR is not created');
 });
 
 t.test('create-admin: creates an admin from a piped password, refuses a taken email unless --promote', async (t) => {

@@ -5,6 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { applyMigrations, migrationState, MIGRATIONS_DIR, openDatabase, type Db, type KnownMigration } from '../db/index.js';
 import { passwordResets, sessions } from '../db/schema/index.js';
 import { recordAudit, type AuditActor } from './audit.js';
+import { getCoop, seedCatalogDefaults } from './coop.js';
 
 /*
  * Backups of the one SQLite file, made online with VACUUM INTO: one statement that writes a
@@ -245,6 +246,9 @@ export function openAndMigrate(dataDir: string, opts: { now?: number; keep?: num
     pruneBackups(dataDir, 'before-migration', opts.keep ?? 14, opts.now);
   }
   applyMigrations(db, folder);
+  // A coop set up before the catalog existed (schema 0000) has no categories or VAT rates, which
+  // setup only creates: it gets the defaults, as a new coop does. Lists never empty once filled.
+  if (pending.length > 0 && getCoop(db)) seedCatalogDefaults(db);
   return { ok: true, db, migrated: pending, backup };
 }
 

@@ -3,10 +3,12 @@ import { eq } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { applyMigrations, MIGRATIONS_DIR, openDatabase, type Db } from '../../src/db/index.js';
+import { openAndMigrate } from '../../src/domain/backups.js';
+import { DEFAULT_CATEGORIES, DEFAULT_VAT_RATES_BP } from '../../src/domain/coop.js';
 import { outbox } from '../../src/db/schema/index.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { OutboxSender, type Transport } from '../../src/mail/sender.js';
@@ -287,6 +289,23 @@ t.test('the comparison reports lost and changed data', async (t) => {
   t.ok(dataDifferences(before.snap, sqlite).includes('column producers.siret is gone'), 'a dropped column');
   sqlite.exec('drop table order_submissions');
   t.ok(dataDifferences(before.snap, sqlite).includes('table order_submissions is gone'), 'a dropped table');
+});
+
+t.test('a coop set up before the catalog existed gets the default categories and VAT rates when the server upgrades it', async (t) => {
+  const counts = (db: Db) => db.$client.prepare('select (select count(*) from categories) c, (select count(*) from vat_rates) v').get() as { c: number; v: number };
+  for (const [fixture, expected] of [
+    ['schema-0000.db', { c: DEFAULT_CATEGORIES.length, v: DEFAULT_VAT_RATES_BP.length }],
+    ['schema-0001.db', null],
+  ] as const) {
+    const file = copyFixture(t, fixture);
+    const before = new Database(file, { readonly: true });
+    const had = fixture === 'schema-0000.db' ? null : (before.prepare('select (select count(*) from categories) c, (select count(*) from vat_rates) v').get() as { c: number; v: number });
+    before.close();
+    const opened = openAndMigrate(dirname(file), { keep: 14 });
+    if (!opened.ok) throw new Error(opened.message);
+    t.teardown(() => opened.db.$client.close());
+    t.same(counts(opened.db), expected ?? had, expected ? `${fixture}: the default lists` : `${fixture}: its own lists, untouched`);
+  }
 });
 
 /** The committed migrations plus one more, in a temporary folder. */

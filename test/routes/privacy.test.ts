@@ -229,7 +229,7 @@ t.test('deleting my account: password required, orders kept under a replaced nam
   let page = text(res.body);
   t.match(page, en('data.delete.erased'));
   t.match(page, en('data.delete.orders_kept_one', { name: `Membre supprimé n°${mia}` }), 'the coop’s language names the kept order');
-  t.match(page, en('data.delete.to_cancel'));
+  t.match(page, en('data.delete.to_cancel_one'), 'one order, said in the singular');
   t.match(page, placed.reference);
   t.match(res.body, /<form method="post" action="\/account\/delete" novalidate hx-boost="false">/);
 
