@@ -378,6 +378,34 @@ t.test('a second process on the same DATA_DIR is refused', async (t) => {
   t.equal(server.stderr, `carnet: another Carnet process is using ${dir} (a running server, or a restore); stop it first\n`);
 });
 
+t.test('a command does not upgrade the database under an older server still running', async (t) => {
+  const dir = tmp(t);
+  const folder = tmp(t);
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
+  journal.entries = journal.entries.slice(0, 2);
+  mkdirSync(join(folder, 'meta'));
+  writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify(journal));
+  for (const e of journal.entries) copyFileSync(join(MIGRATIONS_DIR, `${e.tag}.sql`), join(folder, `${e.tag}.sql`));
+  const old = openDatabase(join(dir, DATABASE_FILE));
+  applyMigrations(old, folder);
+  old.$client.close();
+  const file = join(dir, DATABASE_FILE);
+  const before = sha(file);
+
+  // The older server holds the DATA_DIR lock.
+  const lock = lockDataDir(dir)!;
+  const r = await cli(['backup'], { dataDir: dir });
+  t.equal(r.code, 1);
+  t.equal(r.stderr, `carnet: an older Carnet is running on ${dir}: restart it with this version (it upgrades the database), then run this command again\n`);
+  t.equal(sha(file), before, 'the database is not migrated');
+  t.same(listBackups(dir), [], 'and no backup is made');
+  lock.release();
+
+  const after = await cli(['backup'], { dataDir: dir });
+  t.equal(after.code, 0, 'once the server is stopped, the command upgrades and backs up');
+  t.same(query(dir, 'select count(*) as n from __drizzle_migrations'), [{ n: knownMigrations().length }]);
+});
+
 t.test('the server backs up an older database before migrating it', async (t) => {
   const dir = tmp(t);
   const folder = tmp(t);

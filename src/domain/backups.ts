@@ -340,7 +340,9 @@ function moveLiveAside(dataDir: string, now: number): string | null {
   }
   const dir = join(dataDir, REPLACED_FOLDER);
   mkdirSync(dir, { recursive: true });
-  const target = join(dir, `carnet-${fileTimestamp(now)}.db`);
+  // Never over an earlier replaced database: two restores in the same second would lose the first.
+  let target = join(dir, `carnet-${fileTimestamp(now)}.db`);
+  for (let n = 2; existsSync(target); n++) target = join(dir, `carnet-${fileTimestamp(now)}-${n}.db`);
   for (const suffix of ['', '-wal', '-shm']) {
     if (existsSync(live + suffix)) renameSync(live + suffix, target + suffix);
   }

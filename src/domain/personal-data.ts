@@ -356,7 +356,7 @@ const discardedMail = new Mailer('');
  * record of an admin's erasure is written with it). Placed orders in a sale still open are
  * cancelled exactly as the member would cancel them (their stock freed); every order stays for the
  * coop's accounts with `replacement` as its name. The emails to or about the person, the
- * invitations sent to their address and flash messages naming them are deleted, their name in the
+ * invitations sent to their address or accepted by them and flash messages naming them are deleted, their name in the
  * audit log is replaced, then the account row goes, and with it (by foreign keys) their roles,
  * sessions, password resets, baskets and producer links. The last admin cannot be erased.
  */
@@ -405,10 +405,16 @@ export function eraseAccount(tx: Tx, accountId: number, replacement: string, now
         hasEmail(outbox.htmlBody),
         hasEmail(outbox.lastError),
         aboutThemByName,
+        // Sent to them under their name at an address they have since changed. Waiting emails are
+        // left: with the same name, one may be someone else's, still to be delivered.
+        and(sql`${outbox.toName} = ${name}`, sql`${outbox.status} <> 'pending'`),
       ),
     )
     .run();
-  tx.delete(producerInvitations).where(sql`lower(${producerInvitations.email}) = ${email}`).run();
+  // Sent to their address, or accepted by them at another one (the address stays in the row).
+  tx.delete(producerInvitations)
+    .where(or(sql`lower(${producerInvitations.email}) = ${email}`, eq(producerInvitations.acceptedBy, accountId)))
+    .run();
   // An admin's unread "roles saved for …" message would keep the name in their session.
   tx.update(sessions)
     .set({ flash: null })

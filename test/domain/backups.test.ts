@@ -297,6 +297,21 @@ t.test('restore: a round trip brings the data back as it was, and keeps the repl
   t.same(names(dir).filter((n) => n.startsWith('.restoring')), [], 'no temporary file is left');
 });
 
+t.test('restore: a second restore in the same second keeps the first replaced database too', async (t) => {
+  const { dir, db } = await dataDirWithCoop(t);
+  const live = join(dir, DATABASE_FILE);
+  const backup = createBackup(db, dir, 'manual', { now: NOW });
+  if (!backup.ok) throw new Error(backup.message);
+  db.$client.prepare("update coop set name = 'Coop du jour'").run();
+  db.$client.close();
+  const original = people(live);
+  t.match(restoreBackup(dir, backup.backup.path, CLI, { now: NOW + H }), { ok: true, replaced: join(dir, 'replaced', 'carnet-2026-11-26T13-00-00Z.db') });
+  // The wrong file, say: restored again at once.
+  const again = restoreBackup(dir, backup.backup.path, CLI, { now: NOW + H });
+  t.match(again, { ok: true, replaced: join(dir, 'replaced', 'carnet-2026-11-26T13-00-00Z-2.db') });
+  t.same(people(join(dir, 'replaced', 'carnet-2026-11-26T13-00-00Z.db')), original, 'the coop as it was before the first restore is still kept');
+});
+
 t.test('restore: an older backup is upgraded to the current schema', async (t) => {
   const dir = tmp(t);
   const oldFile = join(tmp(t), 'old.db');

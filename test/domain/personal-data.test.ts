@@ -220,6 +220,30 @@ t.test('emails about other people stay, even with a look-alike address or a long
   t.ok(left.includes(longer), '"Ana Bérénice" is not "Ana B"');
 });
 
+t.test('erasure also removes what was kept under an address the person no longer uses', async (t) => {
+  const { db, shop } = fixture(t);
+  const OLD = 'anais.ancienne@exemple.test';
+  run(db, 'update accounts set name = ?, email = ?, phone = ? where id = ?', PERSON.name, OLD, PERSON.phone, shop.accounts.ana);
+  // Under her old address: an invitation she accepted, and an email sent to her.
+  run(db, "insert into producer_invitations (token_hash, producer_id, email, created_at, expires_at, accepted_at, accepted_by) values ('h-old', ?, ?, ?, ?, ?, ?)", shop.producer, OLD, NOW - D, NOW + D, NOW - D, shop.accounts.ana);
+  const sentToOld = mailer.queue(db, { to: OLD, toName: PERSON.name, locale: 'fr', template: 'test' }, NOW - D);
+  run(db, "update outbox set status = 'sent', sent_at = ? where id = ?", NOW - D, sentToOld);
+  // A namesake's email still waiting to go out is not hers to delete.
+  const namesake = mailer.queue(db, { to: 'homonyme@exemple.test', toName: PERSON.name, locale: 'fr', template: 'test' }, NOW);
+  // Then she changes her address.
+  run(db, 'update accounts set email = ? where id = ?', PERSON.email, shop.accounts.ana);
+
+  const result = db.transaction((tx) => eraseAccount(tx, shop.accounts.ana, 'Membre supprimé', NOW), { behavior: 'immediate' });
+  t.ok(result.ok);
+  t.same(whereIs(db, OLD), [], 'her old address is nowhere');
+  t.equal(one<{ n: number }>(db, 'select count(*) as n from producer_invitations where accepted_by is null and accepted_at is not null').n, 0, 'no accepted invitation is left without its account');
+  t.same(
+    rows<{ id: number }>(db, 'select id from outbox where to_name = ?', PERSON.name).map((r) => r.id),
+    [namesake],
+    'only the namesake’s waiting email keeps the name',
+  );
+});
+
 t.test('the last admin cannot be erased; nothing changes', async (t) => {
   const { db } = fixture(t);
   const admin = one<{ id: number }>(db, "select id from accounts where email = 'admin@coop.test'").id;

@@ -90,6 +90,9 @@ t.test('the privacy page follows the backup settings', async (t) => {
   const { app } = await build(t, { env: { BACKUP_KEEP: '7', BACKUP_INTERVAL_HOURS: '12' } });
   let page = text((await new Client(app, { 'accept-language': 'en' }).get('/privacy')).body);
   t.match(page, en('privacy.how_long.backups', { days: 4, count: 7 }), '7 backups 12 hours apart: 4 days');
+  // Only the automatic ones go after so many days: manual and pre-upgrade backups are kept by count.
+  t.match(page, 'Automatic backups are deleted after 4 days', 'the time limit is promised for automatic backups only');
+  t.match(page, 'Backups made by hand or before an upgrade are kept the same way, the last 7 of each kind, whatever their age.');
   const off = await build(t, { env: { BACKUP_KEEP: '5', BACKUP_INTERVAL_HOURS: '0' } });
   page = text((await new Client(off.app, { 'accept-language': 'en' }).get('/privacy')).body);
   t.match(page, en('privacy.how_long.backups_count', { count: 5 }), 'no automatic backups: only a count');
