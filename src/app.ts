@@ -61,10 +61,26 @@ export interface AppOptions {
 // Paths that work before first-run setup: the setup page itself and what it needs.
 const BEFORE_SETUP = /^\/(setup|healthz|lang|static\/|favicon\.ico)/;
 
+// Links that carry a secret in their path: a reset link or an invitation must not be usable by
+// whoever reads the logs.
+const SECRET_IN_PATH = /^(\/password\/reset\/|\/invitations\/)[^/?#]+/;
+
+/** A request as the log shows it: Fastify's usual fields, with secrets in the path masked. */
+export function logRequest(req: FastifyRequest): Record<string, unknown> {
+  return {
+    method: req.method,
+    url: req.url.replace(SECRET_IN_PATH, '$1***'),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 /** Builds the Fastify app: plugins, routes and error pages. It never listens; server.ts does. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? { level: opts.config.logLevel },
+    logger:
+      opts.logger === false ? false : { level: opts.config.logLevel, ...(typeof opts.logger === 'object' ? opts.logger : {}), serializers: { req: logRequest } },
     // Trust X-Forwarded-For only from a reverse proxy on this machine or a private network,
     // so that a client on the internet cannot dodge the rate limits by forging the header.
     trustProxy: 'loopback, linklocal, uniquelocal',

@@ -107,12 +107,7 @@ export function createBackup(db: Db, dataDir: string, kind: BackupKind, opts: { 
     mkdirSync(dir, { recursive: true });
     db.$client.prepare('VACUUM INTO ?').run(temp);
     // SQLite does not sync the file VACUUM INTO writes; a backup must survive a power cut.
-    const fd = openSync(temp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    syncFile(temp);
     renameSync(temp, join(dir, file));
   } catch (err) {
     try {
@@ -324,9 +319,24 @@ function checkCandidate(file: string, migrationsFolder: string): { ok: true } | 
   }
 }
 
+/** Flushes a file to the disk. */
+function syncFile(file: string): void {
+  const fd = openSync(file, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * Moves the live database (and its -wal and -shm) to DATA_DIR/replaced/carnet-<time>.db, after a
- * checkpoint so that the moved file holds everything. Returns the new path, or null if there was none.
+ * Keeps the live database in DATA_DIR/replaced/carnet-<time>.db, after a checkpoint so that the
+ * kept file holds everything. The database file is copied, not moved, so that DATA_DIR never lacks
+ * one: the restore then renames the backup over it in one step, and a crash at any point leaves
+ * either the old database or the restored one, never none (with none, the next start would show
+ * an empty Carnet's setup page to anyone). Its -wal and -shm, if any remain, are moved, since a
+ * stale write-ahead log must not be replayed onto the restored file. Returns the kept path, or
+ * null if there was no live database.
  */
 function moveLiveAside(dataDir: string, now: number): string | null {
   const live = join(dataDir, DATABASE_FILE);
@@ -343,7 +353,9 @@ function moveLiveAside(dataDir: string, now: number): string | null {
   // Never over an earlier replaced database: two restores in the same second would lose the first.
   let target = join(dir, `carnet-${fileTimestamp(now)}.db`);
   for (let n = 2; existsSync(target); n++) target = join(dir, `carnet-${fileTimestamp(now)}-${n}.db`);
-  for (const suffix of ['', '-wal', '-shm']) {
+  copyFileSync(live, target);
+  syncFile(target);
+  for (const suffix of ['-wal', '-shm']) {
     if (existsSync(live + suffix)) renameSync(live + suffix, target + suffix);
   }
   return target;

@@ -194,6 +194,37 @@ t.test('producers, sales, pickup points and emails are recorded with ids only', 
   t.match(page, 'Producer role removed: yes');
 });
 
+t.test('categories and VAT rates: added, changed, turned off and on are recorded; refused ones are not', async (t) => {
+  const { app, db } = await build(t);
+  const admin = adminId(db);
+  const c = await englishAdmin(app);
+  await c.get('/admin/categories');
+  t.equal((await c.post('/admin/categories', { nameFr: 'Champignons', nameEn: 'Mushrooms' })).statusCode, 303);
+  const category = (db.$client.prepare("select id from categories where name_fr = 'Champignons'").get() as { id: number }).id;
+  t.equal((await c.post('/admin/categories', { nameFr: 'Champignons', nameEn: 'Mushrooms' })).statusCode, 422, 'a taken name is refused');
+  await c.get(`/admin/categories/${category}`);
+  t.equal((await c.post(`/admin/categories/${category}`, { nameFr: 'Champignons et truffes', nameEn: 'Mushrooms and truffles', position: '5' })).statusCode, 303);
+  await c.get('/admin/vat-rates');
+  t.equal((await c.post('/admin/vat-rates', { rate: '7' })).statusCode, 303);
+  t.equal((await c.post('/admin/vat-rates', { rate: '7' })).statusCode, 422, 'a rate already there is refused');
+  t.equal((await c.post('/admin/vat-rates/700', { active: 'false' })).statusCode, 303);
+  t.equal((await c.post('/admin/vat-rates/700', { active: 'true' })).statusCode, 303);
+  t.same(
+    entries(db).map((e) => [e.actor_id, e.action, e.subject_type, e.subject_id, e.details]),
+    [
+      [admin, 'category.created', 'category', category, '{}'],
+      [admin, 'category.updated', 'category', category, '{}'],
+      [admin, 'vat_rate.added', null, null, '{"rate":700}'],
+      [admin, 'vat_rate.deactivated', null, null, '{"rate":700}'],
+      [admin, 'vat_rate.activated', null, null, '{"rate":700}'],
+    ],
+  );
+  const res = await c.get('/admin/audit');
+  t.match(res.body, new RegExp(`<a href="/admin/categories/${category}">Category #${category}</a>`));
+  t.match(text(res.body), 'Rate: 7%');
+  t.match(text(res.body), en('audit.action.vat_rate.deactivated'));
+});
+
 t.test('sales: created, changed, scheduled and copied are recorded', async (t) => {
   const { app, db } = await build(t);
   const point = Number(db.$client.prepare("insert into pickup_points (name, address, created_at, updated_at) values ('Halle', '1 rue', 0, 0)").run().lastInsertRowid);

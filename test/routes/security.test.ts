@@ -164,3 +164,18 @@ t.test('htmx requests: same URL, page or fragment, and Vary says so', async (t) 
   t.match(String(page.headers.vary), /HX-Request/);
   t.match(String(fragment.headers.vary), /HX-Request/);
 });
+
+t.test('the request log never shows the secret of a reset link or an invitation', async (t) => {
+  const lines: string[] = [];
+  const stream = { write: (line: string) => void lines.push(line) };
+  const { app } = await build(t, { logger: { stream }, env: { LOG_LEVEL: 'info' } });
+  const secret = 'Zx9'.repeat(14) + 'q';
+  for (const url of [`/password/reset/${secret}`, `/invitations/${secret}`, `/invitations/${secret}/accept?x=1`]) {
+    await app.inject({ method: 'GET', url });
+  }
+  const logged = lines.join('\n');
+  t.ok(lines.length >= 3, 'requests are logged');
+  t.notMatch(logged, secret, 'the secret is not in the log');
+  t.match(logged, '"url":"/password/reset/***"');
+  t.match(logged, '"url":"/invitations/***/accept?x=1"');
+});

@@ -2,12 +2,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { countPending, findAccount, rolesOf } from '../../domain/accounts.js';
 import { accountNames, listAudit, type AuditDetails, type AuditEntry } from '../../domain/audit.js';
+import { findCategory, formatVatRate } from '../../domain/categories.js';
 import { getCycle } from '../../domain/cycles.js';
 import { emailField } from '../../domain/fields.js';
 import { eraseAccountByAdmin, erasurePreview, exportFileName, exportForAdmin } from '../../domain/personal-data.js';
 import { findPickupPoint } from '../../domain/pickup-points.js';
 import { findProducer } from '../../domain/producers.js';
-import type { MessageKey, Translate } from '../../i18n/index.js';
+import type { Locale, MessageKey, Translate } from '../../i18n/index.js';
 import { LANG_COOKIE } from '../../plugins/i18n.js';
 import { echo, parseForm, type FieldErrors } from '../forms.js';
 import { HttpError, requireRole } from '../guards.js';
@@ -32,10 +33,11 @@ const SUBJECT_PAGES: Record<string, (id: number) => string> = {
   cycle: (id) => `/admin/cycles/${id}`,
   producer: (id) => `/admin/producers/${id}`,
   pickup_point: (id) => `/admin/pickup-points/${id}`,
+  category: (id) => `/admin/categories/${id}`,
 };
-const SUBJECT_TYPES = new Set(['account', 'cycle', 'producer', 'pickup_point', 'email', 'coop', 'backup', 'export']);
+const SUBJECT_TYPES = new Set(['account', 'cycle', 'producer', 'pickup_point', 'category', 'email', 'coop', 'backup', 'export']);
 // Details whose labels and values Carnet knows how to word; others are shown as recorded.
-const DETAIL_KEYS = new Set(['roles', 'settings', 'from', 'to', 'source', 'accountId', 'roleRemoved', 'self', 'file', 'promoted']);
+const DETAIL_KEYS = new Set(['roles', 'settings', 'from', 'to', 'source', 'accountId', 'roleRemoved', 'self', 'file', 'promoted', 'rate']);
 const SETTING_KEYS = new Set([
   'name',
   'contactEmail',
@@ -72,7 +74,7 @@ function subjectText(t: Translate, type: string | null, id: number | null): stri
 }
 
 /** A recorded detail in words: role, setting and status names translated, lists joined. */
-function detailRows(t: Translate, details: AuditDetails): Array<{ label: string; value: string }> {
+function detailRows(t: Translate, locale: Locale, details: AuditDetails): Array<{ label: string; value: string }> {
   return Object.entries(details).map(([key, raw]) => {
     const label = DETAIL_KEYS.has(key) ? t(`audit.detail.${key}` as MessageKey) : key;
     const list = Array.isArray(raw) ? raw : [raw];
@@ -84,6 +86,7 @@ function detailRows(t: Translate, details: AuditDetails): Array<{ label: string;
       if ((key === 'from' || key === 'to') && CYCLE_STATUSES.has(String(v))) return t(`cycles.status.${v}` as MessageKey);
       if (key === 'source') return subjectText(t, 'cycle', Number(v))!;
       if (key === 'accountId') return subjectText(t, 'account', Number(v))!;
+      if (key === 'rate' && typeof v === 'number') return formatVatRate(v, locale);
       return String(v);
     };
     return { label, value: list.map(word).join(', ') };
@@ -113,7 +116,9 @@ const audit: FastifyPluginAsync = async (app) => {
               ? findProducer(app.db, e.subjectId) !== undefined
               : e.subjectType === 'pickup_point'
                 ? findPickupPoint(app.db, e.subjectId) !== undefined
-                : false;
+                : e.subjectType === 'category'
+                  ? findCategory(app.db, e.subjectId) !== undefined
+                  : false;
       if (found) exists.add(key);
     }
     return exists;
@@ -141,7 +146,7 @@ const audit: FastifyPluginAsync = async (app) => {
         action: t(`audit.action.${e.action}` as MessageKey),
         subject: subjectText(t, type, e.subjectId),
         subjectHref: page ? page(e.subjectId!) : type === 'coop' ? '/admin/settings' : null,
-        details: detailRows(t, e.details),
+        details: detailRows(t, request.locale, e.details),
       };
     });
     return reply.page('admin/audit', { title: t('audit.title'), rows, page, hasMore });
