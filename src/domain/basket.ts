@@ -220,8 +220,10 @@ export function readBasket(db: Db | Tx, accountId: number, cycleId: number): Bas
       problem: lineProblem(r.onSale === 1, r.quantity, left, r.maxPerOrder),
     };
   });
+  // A line no longer offered is shown but counts in no total.
+  const counted = lines.filter((l) => !l.problem || l.problem.reason !== 'not_offered');
   const byRate = new Map<number, number>();
-  for (const l of lines) if (!l.problem || l.problem.reason !== 'not_offered') byRate.set(l.vatRateBp, (byRate.get(l.vatRateBp) ?? 0) + l.lineTotalCents);
+  for (const l of counted) byRate.set(l.vatRateBp, (byRate.get(l.vatRateBp) ?? 0) + l.lineTotalCents);
   const vat = [...byRate.entries()].sort((a, b) => a[0] - b[0]).map(([rateBp, grossCents]) => ({ rateBp, grossCents, vatCents: includedVatCents(grossCents, rateBp) }));
   const basket = db
     .select({ distributionId: baskets.distributionId })
@@ -230,7 +232,6 @@ export function readBasket(db: Db | Tx, accountId: number, cycleId: number): Bas
     .get();
   const distributionId = basket?.distributionId ?? null;
   const distribution = distributionId === null ? null : (cycleDistributions(db, cycleId).find((d) => d.id === distributionId) ?? null);
-  const counted = lines.filter((l) => !l.problem || l.problem.reason !== 'not_offered');
   return {
     cycleId,
     lines,

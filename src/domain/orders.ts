@@ -20,11 +20,13 @@ import {
   type CycleStatus,
   type OrderStatus,
 } from '../db/schema/index.js';
-import { formatters, translator, type Formatters, type Locale, type MessageKey, type Translate } from '../i18n/index.js';
+import { formatters, translator, type Formatters, type MessageKey, type Translate } from '../i18n/index.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { EmailBlock, EmailTable } from '../mail/templates.js';
+import { formatVatRate } from './catalog.js';
 import { getCoop, type Coop } from './coop.js';
 import { MAX_QUANTITY } from './money.js';
+import { estimatedPieceCents, includedVatCents } from './shop.js';
 
 /*
  * Orders: one per member and cycle. Placing (or replacing, or cancelling) is one immediate
@@ -94,13 +96,8 @@ export function bankDetailsIbansValid(text: string): boolean {
 
 /** A line's total in cents: price × quantity, or for a weighed product, the estimated weight's price × pieces. */
 export function lineTotalCents(line: { unitPriceCents: number; quantity: number; weighed: boolean; estimatedWeightGrams: number | null }): number {
-  if (line.weighed) return Math.round((line.unitPriceCents * (line.estimatedWeightGrams ?? 0)) / 1000) * line.quantity;
+  if (line.weighed) return estimatedPieceCents(line.unitPriceCents, line.estimatedWeightGrams ?? 0) * line.quantity;
   return line.unitPriceCents * line.quantity;
-}
-
-/** The VAT included in a total at a rate in basis points (prices include VAT). */
-export function includedVat(totalCents: number, rateBp: number): number {
-  return Math.round((totalCents * rateBp) / (10000 + rateBp));
 }
 
 /** One VAT rate of an order: the total of its lines and the VAT they include. */
@@ -114,13 +111,7 @@ export interface VatShare {
 export function vatByRate(lines: ReadonlyArray<{ vatRateBp: number; lineTotalCents: number }>): VatShare[] {
   const totals = new Map<number, number>();
   for (const l of lines) totals.set(l.vatRateBp, (totals.get(l.vatRateBp) ?? 0) + l.lineTotalCents);
-  return [...totals.entries()].sort((a, b) => a[0] - b[0]).map(([rateBp, totalCents]) => ({ rateBp, totalCents, vatCents: includedVat(totalCents, rateBp) }));
-}
-
-/** A VAT rate in basis points as people write it: 550 → "5,5 %" (fr) or "5.5%" (en). */
-export function formatVatRate(rateBp: number, locale: Locale): string {
-  const n = (rateBp / 100).toString();
-  return locale === 'fr' ? n.replace('.', ',') + ' %' : n + '%';
+  return [...totals.entries()].sort((a, b) => a[0] - b[0]).map(([rateBp, totalCents]) => ({ rateBp, totalCents, vatCents: includedVatCents(totalCents, rateBp) }));
 }
 
 /** The sale unit of an order line in a language: a standard unit is translated, a custom label is shown as typed. */

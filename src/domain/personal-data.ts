@@ -140,8 +140,9 @@ export function exportPersonalData(db: Db | Tx, accountId: number, now = Date.no
     .orderBy(asc(baskets.cycleId))
     .all();
   const itemRows = db
-    .select({ cycleId: basketItems.cycleId, product: products.name, producer: producers.name, quantity: basketItems.quantity, updatedAt: basketItems.updatedAt })
+    .select({ cycleId: basketItems.cycleId, cycle: cycles.name, product: products.name, producer: producers.name, quantity: basketItems.quantity, updatedAt: basketItems.updatedAt })
     .from(basketItems)
+    .innerJoin(cycles, eq(cycles.id, basketItems.cycleId))
     .innerJoin(offers, eq(offers.id, basketItems.offerId))
     .innerJoin(products, eq(products.id, offers.productId))
     .innerJoin(producers, eq(producers.id, offers.producerId))
@@ -152,8 +153,7 @@ export function exportPersonalData(db: Db | Tx, accountId: number, now = Date.no
   const basketCycles = new Map(basketRows.map((b) => [b.cycleId, b]));
   for (const item of itemRows) {
     if (!basketCycles.has(item.cycleId)) {
-      const cycle = db.select({ name: cycles.name }).from(cycles).where(eq(cycles.id, item.cycleId)).get();
-      basketCycles.set(item.cycleId, { cycleId: item.cycleId, cycle: cycle?.name ?? '', pickupPoint: null, pickupStartsAt: null, updatedAt: item.updatedAt });
+      basketCycles.set(item.cycleId, { cycleId: item.cycleId, cycle: item.cycle, pickupPoint: null, pickupStartsAt: null, updatedAt: item.updatedAt });
     }
   }
 

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Db, Tx } from '../db/index.js';
+import { connectionOf, perConnection } from '../db/prepared.js';
 
 /*
  * A version of everything the shop's offer list shows (offers and their stock, products,
@@ -21,17 +22,9 @@ interface Tracker {
   dataVersion: BetterSqlite3.Statement<[], number>;
 }
 
-const trackers = new WeakMap<BetterSqlite3.Database, Tracker>();
-
-function clientOf(db: Db | Tx): BetterSqlite3.Database {
-  return (db as Db).$client ?? (db as unknown as { session: { client: BetterSqlite3.Database } }).session.client;
-}
-
-/** The tracker of a connection, installing its function and triggers on first use. */
-function trackerOf(db: Db | Tx): Tracker {
-  const client = clientOf(db);
-  let tracker = trackers.get(client);
-  if (tracker) return tracker;
+/** A connection's tracker, with its function and triggers installed (perConnection builds it once). */
+function installTracker(db: Db | Tx): Tracker {
+  const client = connectionOf(db);
   const t: Tracker = { counter: 0, dataVersion: client.prepare<[], number>('pragma data_version').pluck() };
   client.function(FUNCTION, { deterministic: false }, () => {
     t.counter++;
@@ -42,8 +35,12 @@ function trackerOf(db: Db | Tx): Tracker {
       client.exec(`create temp trigger if not exists carnet_shop_${table}_${event} after ${event} on main.${table} begin select ${FUNCTION}(); end`);
     }
   }
-  trackers.set(client, (tracker = t));
-  return tracker;
+  return t;
+}
+
+/** The tracker of a connection, installing its function and triggers on first use. */
+function trackerOf(db: Db | Tx): Tracker {
+  return perConnection(db, installTracker);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
+import { connectionOf, perConnection } from '../db/prepared.js';
 import { cycles, distributions, pickupPoints, type SaleUnit } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
 
@@ -199,15 +200,13 @@ type SearchRow = [...ListRow, description: string];
 type DetailRow = [...ListRow, description: string, productId: number, vatRateBp: number, photo: string | null];
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
-const statements = new WeakMap<object, Map<string, Statement>>();
+const statementCache = (): Map<string, Statement> => new Map();
 
 /** A prepared statement, cached per SQLite connection (a transaction uses its connection's). */
 export function prepared(db: Db | Tx, sql: string): Statement {
-  const client = (db as Db).$client ?? (db as unknown as { session: { client: Db['$client'] } }).session.client;
-  let byConnection = statements.get(client);
-  if (!byConnection) statements.set(client, (byConnection = new Map()));
+  const byConnection = perConnection(db, statementCache);
   let statement = byConnection.get(sql);
-  if (!statement) byConnection.set(sql, (statement = client.prepare<unknown[], unknown>(sql)));
+  if (!statement) byConnection.set(sql, (statement = connectionOf(db).prepare<unknown[], unknown>(sql)));
   return statement;
 }
 
@@ -223,7 +222,7 @@ function toOffer(r: ListRow | SearchRow): ShopOffer {
     maxPerOrder: r[7],
     quantityAvailable: r[8],
     quantityTaken: r[9],
-    left: r[8] === null ? null : Math.max(0, r[8] - r[9]),
+    left: leftOf(r[8], r[9]),
     producerId: r[10],
     producerName: r[11],
     categoryId: r[12],

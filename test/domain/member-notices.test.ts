@@ -4,7 +4,7 @@ import type { Db } from '../../src/db/index.js';
 import { closingReminderHoursField, sendMemberNotices } from '../../src/domain/member-notices.js';
 import { cancelOrder, placeOrder } from '../../src/domain/orders.js';
 import { Mailer } from '../../src/mail/mailer.js';
-import { buildShop, D, fixture as ordersFixture, H, NOW, one, rows, run, setBasket, type Shop } from './orders-fixture.js';
+import { buildShop, D, fixture as ordersFixture, H, NOW, one, run, setBasket, type Shop } from './orders-fixture.js';
 import { outboxEmails } from '../support/outbox.js';
 
 /*

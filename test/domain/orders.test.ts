@@ -7,7 +7,6 @@ import {
   cancelOrder,
   getOrder,
   ibanIsValid,
-  includedVat,
   lineTotalCents,
   listOrders,
   loadOrderIntoBasket,
@@ -18,6 +17,7 @@ import {
   vatByRate,
   type PlaceResult,
 } from '../../src/domain/orders.js';
+import { includedVatCents } from '../../src/domain/shop.js';
 import { toDateTimeLocal } from '../../src/domain/time.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { checkStock, fixture, D, NOW, one, orderState, rows, run, setBasket, type Shop } from './orders-fixture.js';
@@ -68,7 +68,7 @@ t.test('line totals and VAT by rate', async (t) => {
     [999, 0, 0],
     [120, 1000, 11],
   ];
-  for (const [total, rate, want] of vat) t.equal(includedVat(total, rate), want, `${total} at ${rate} bp`);
+  for (const [total, rate, want] of vat) t.equal(includedVatCents(total, rate), want, `${total} at ${rate} bp`);
   t.same(
     vatByRate([
       { vatRateBp: 2000, lineTotalCents: 450 },

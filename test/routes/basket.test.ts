@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { build, createAccount, loggedIn, text } from '../helper.js';
 import { accountId, clientFor, count, createCast, decode, escapeHtml, snapshot } from './route-helper.js';
 import { basketQuantity, buildShopFixture } from './shop-fixture.js';
@@ -21,12 +21,17 @@ const shopForm = (offer: number, quantity: string | string[], others: Record<str
 });
 const field = (offer: number) => `name="qty\\[${offer}\\]"`;
 
-t.test('without JavaScript: add, change, remove, and back to where the form was', async (t) => {
+/** A fresh app with the cast and the shop fixture, and the member's client. */
+async function memberInShop(t: Test, headers: Record<string, string> = {}) {
   const { app, db } = await build(t);
   const ids = await createCast(db);
   const f = buildShopFixture(db);
-  const c = await clientFor(app, 'member');
-  const shop = `/shop/${f.open}`;
+  const c = await clientFor(app, 'member', headers);
+  return { app, db, ids, f, c, shop: `/shop/${f.open}` };
+}
+
+t.test('without JavaScript: add, change, remove, and back to where the form was', async (t) => {
+  const { db, ids, f, c, shop } = await memberInShop(t);
   let res = await c.get(shop);
   // One form around every line, with one CSRF token for the page.
   const form = res.body.slice(res.body.indexOf(`<form method="post" action="${shop}/basket"`));
@@ -80,11 +85,7 @@ t.test('without JavaScript: add, change, remove, and back to where the form was'
 });
 
 t.test('with htmx: the line and the basket total are swapped in place', async (t) => {
-  const { app, db } = await build(t);
-  const ids = await createCast(db);
-  const f = buildShopFixture(db);
-  const c = await clientFor(app, 'member');
-  const shop = `/shop/${f.open}`;
+  const { db, ids, f, c, shop } = await memberInShop(t);
   let res = await c.get(shop);
   // The form sets the target and swap once; each line's button posts to its offer's own URL.
   t.match(res.body, new RegExp(`<form method="post" action="${shop}/basket" novalidate hx-boost="false" hx-target="closest li" hx-swap="outerHTML">`));
@@ -144,11 +145,7 @@ t.test('with htmx: the line and the basket total are swapped in place', async (t
 });
 
 t.test('refused quantities: 422, the same page with the message, nothing stored', async (t) => {
-  const { app, db } = await build(t);
-  await createCast(db);
-  const f = buildShopFixture(db);
-  const c = await clientFor(app, 'member', { 'accept-language': 'fr' });
-  const shop = `/shop/${f.open}`;
+  const { db, f, c, shop } = await memberInShop(t, { 'accept-language': 'fr' });
   const cases: Array<{ label: string; offer: number; quantity: string | string[]; message: string }> = [
     { label: 'empty', offer: f.offers.leeks, quantity: '', message: 'Ce champ est obligatoire.' },
     { label: 'letters', offer: f.offers.leeks, quantity: 'abc', message: 'Indiquez un nombre entier d’unités (0 retire le produit).' },
@@ -200,11 +197,7 @@ t.test('refused quantities: 422, the same page with the message, nothing stored'
 });
 
 t.test('the basket page: lines, totals, VAT, problems, distribution, the place-order form', async (t) => {
-  const { app, db } = await build(t);
-  const ids = await createCast(db);
-  const f = buildShopFixture(db);
-  const c = await clientFor(app, 'member');
-  const shop = `/shop/${f.open}`;
+  const { app, db, ids, f, c, shop } = await memberInShop(t);
   let res = await c.get(`${shop}/basket`);
   t.equal(res.statusCode, 200);
   t.match(text(res.body), 'Votre panier est vide.');

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { formatVatRate } from '../../domain/catalog.js';
 import {
   cancelOrder,
-  formatVatRate,
   getOrder,
   lineCells,
   listOrders,

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { chooseDistribution, readBasket, setBasketQuantity, type Basket, type BasketError, type BasketLine, type LineProblem } from '../../domain/basket.js';
 import { formatVatRate } from '../../domain/catalog.js';
-import { placeFormData } from '../../domain/orders.js';
+import { formatGrams, placeFormData } from '../../domain/orders.js';
 import {
   cycleDistributions,
   findOpenCycle,
@@ -129,17 +129,12 @@ function unitName(t: Translate, o: Pick<ShopOffer, 'unit' | 'unitLabel' | 'weigh
   return t(`shop.unit.${o.unit}` as MessageKey);
 }
 
-/** "1,6 kg" or "800 g". */
-function weight(fmt: Formatters, grams: number): string {
-  return grams >= 1000 ? `${fmt.number(grams / 1000)} kg` : `${fmt.number(grams)} g`;
-}
-
 function priceText(t: Translate, fmt: Formatters, o: Pick<ShopOffer, 'unit' | 'unitLabel' | 'weighed' | 'priceCents' | 'estimatedWeightGrams'>): { price: string; weighedDetail: string | null } {
   const unit = unitName(t, o);
   if (o.weighed && o.estimatedWeightGrams) {
     return {
       price: t('shop.price_estimated', { price: fmt.money(unitCents(o)), unit }),
-      weighedDetail: t('shop.weighed_detail', { weight: weight(fmt, o.estimatedWeightGrams), price: fmt.money(o.priceCents) }),
+      weighedDetail: t('shop.weighed_detail', { weight: formatGrams(o.estimatedWeightGrams, fmt), price: fmt.money(o.priceCents) }),
     };
   }
   return { price: t('shop.price', { price: fmt.money(o.priceCents), unit }), weighedDetail: null };
