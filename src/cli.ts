@@ -9,7 +9,7 @@ import type { Db } from './db/index.js';
 import { accountRoles, accounts, outbox } from './db/schema/index.js';
 import { findAccountByEmail, rolesOf, setPassword } from './domain/accounts.js';
 import { recordAudit, type AuditActor } from './domain/audit.js';
-import { createManualBackup, DATABASE_FILE, fileTimestamp, inspectDatabaseFile, isDataDirLocked, openAndMigrate, restoreBackup, type RestoreRefusal } from './domain/backups.js';
+import { createManualBackup, DATABASE_FILE, fileTimestamp, openAndMigrate, restoreBackup, type RestoreRefusal } from './domain/backups.js';
 import { getCoop } from './domain/coop.js';
 import { exportCoop } from './domain/coop-export.js';
 import { emailField, nameField, PASSWORD_MAX, PASSWORD_MIN } from './domain/fields.js';
@@ -173,13 +173,9 @@ function localeOption(values: Values, fallback: Locale): Locale {
 function openLive(config: Config): Db {
   const file = join(config.dataDir, DATABASE_FILE);
   if (!existsSync(file)) throw new Failure(`no database in ${config.dataDir} (${DATABASE_FILE} not found): check DATA_DIR`);
-  // A server that is running and has not migrated is an older Carnet: migrating now would change
-  // the schema under it (a `git pull` in a checkout, then a command before the restart).
-  const state = inspectDatabaseFile(file);
-  if (state && !state.newer && state.pending.length > 0 && isDataDirLocked(config.dataDir)) {
-    throw new Failure(`an older Carnet is running on ${config.dataDir}: restart it with this version (it upgrades the database), then run this command again`);
-  }
-  const opened = openAndMigrate(config.dataDir, { keep: config.backupKeep });
+  // A server that is running and has not migrated is an older Carnet (a `git pull` in a checkout,
+  // then a command before the restart): openAndMigrate refuses to change the schema under it.
+  const opened = openAndMigrate(config.dataDir, { keep: config.backupKeep, olderMayRun: true });
   if (!opened.ok) throw new Failure(opened.message, opened.reason === 'newer' ? EXIT.config : EXIT.failed);
   // On stderr: stdout may be carrying a zip (export --out -).
   if (opened.backup) console.error(`Backed up to ${opened.backup.path}, then migrated (${opened.migrated.map((m) => m.tag).join(', ')}).`);

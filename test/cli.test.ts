@@ -69,6 +69,19 @@ async function coopDir(t: Test): Promise<string> {
   return dir;
 }
 
+/** Makes DATA_DIR's database as an older Carnet left it: only the first two migrations applied. */
+function olderDatabase(t: Test, dir: string): void {
+  const folder = tmp(t);
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
+  journal.entries = journal.entries.slice(0, 2);
+  mkdirSync(join(folder, 'meta'));
+  writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify(journal));
+  for (const e of journal.entries) copyFileSync(join(MIGRATIONS_DIR, `${e.tag}.sql`), join(folder, `${e.tag}.sql`));
+  const old = openDatabase(join(dir, DATABASE_FILE));
+  applyMigrations(old, folder);
+  old.$client.close();
+}
+
 /** Runs a query on DATA_DIR's database and closes it. */
 function query<T>(dir: string, sql: string, ...params: unknown[]): T[] {
   const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
@@ -380,15 +393,7 @@ t.test('a second process on the same DATA_DIR is refused', async (t) => {
 
 t.test('a command does not upgrade the database under an older server still running', async (t) => {
   const dir = tmp(t);
-  const folder = tmp(t);
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
-  journal.entries = journal.entries.slice(0, 2);
-  mkdirSync(join(folder, 'meta'));
-  writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify(journal));
-  for (const e of journal.entries) copyFileSync(join(MIGRATIONS_DIR, `${e.tag}.sql`), join(folder, `${e.tag}.sql`));
-  const old = openDatabase(join(dir, DATABASE_FILE));
-  applyMigrations(old, folder);
-  old.$client.close();
+  olderDatabase(t, dir);
   const file = join(dir, DATABASE_FILE);
   const before = sha(file);
 
@@ -408,15 +413,7 @@ t.test('a command does not upgrade the database under an older server still runn
 
 t.test('the server backs up an older database before migrating it', async (t) => {
   const dir = tmp(t);
-  const folder = tmp(t);
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
-  journal.entries = journal.entries.slice(0, 2);
-  mkdirSync(join(folder, 'meta'));
-  writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify(journal));
-  for (const e of journal.entries) copyFileSync(join(MIGRATIONS_DIR, `${e.tag}.sql`), join(folder, `${e.tag}.sql`));
-  const old = openDatabase(join(dir, DATABASE_FILE));
-  applyMigrations(old, folder);
-  old.$client.close();
+  olderDatabase(t, dir);
 
   const server = await startServer({ env: { DATA_DIR: dir, LOG_LEVEL: 'warn', BACKUP_INTERVAL_HOURS: '0' } });
   t.equal(await server.stop(), 'exit 0');

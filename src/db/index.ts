@@ -20,7 +20,11 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
  * immediate SQLITE_BUSY errors, and synchronous=NORMAL, which in WAL mode is crash-safe.
  */
 export function openDatabase(file: string): Db {
-  const sqlite = new Database(file);
+  return useConnection(new Database(file));
+}
+
+/** Gives a connection already open (to look at its file first) the pragmas of openDatabase, for drizzle. */
+export function useConnection(sqlite: Database.Database): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
@@ -70,6 +74,8 @@ export interface MigrationState {
   applied: number;
   /** Migrations this code would apply, oldest first. */
   pending: KnownMigration[];
+  /** The newest migration applied that this code knows (null for a new, empty database). */
+  current: KnownMigration | null;
   /** Set when the database had migrations this code does not know: it was made by a newer Carnet. */
   newer: { migration: string } | null;
 }
@@ -88,14 +94,10 @@ export function migrationState(sqlite: Database.Database, migrationsFolder = MIG
   return {
     applied: applied.length,
     pending: known.filter((k) => k.when > newest),
+    current: known.filter((k) => k.when <= newest).at(-1) ?? null,
     // Migrations are numbered from 0000, so the newest one applied is numbered (count - 1).
     newer: newest > newestKnown ? { migration: String(applied.length - 1).padStart(4, '0') } : null,
   };
-}
-
-/** The migrations this code would apply to the database, oldest first. */
-export function pendingMigrations(db: Db, migrationsFolder = MIGRATIONS_DIR): KnownMigration[] {
-  return migrationState(db.$client, migrationsFolder).pending;
 }
 
 export { schema };

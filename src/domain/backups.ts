@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { applyMigrations, migrationState, MIGRATIONS_DIR, openDatabase, type Db, type KnownMigration } from '../db/index.js';
+import { applyMigrations, migrationState, MIGRATIONS_DIR, openDatabase, useConnection, type Db, type KnownMigration, type MigrationState } from '../db/index.js';
 import { passwordResets, sessions } from '../db/schema/index.js';
 import { recordAudit, type AuditActor } from './audit.js';
 import { getCoop, seedCatalogDefaults } from './coop.js';
@@ -194,47 +194,49 @@ export function createManualBackup(db: Db, dataDir: string, keep: number, actor:
 
 export type OpenResult =
   | { ok: true; db: Db; migrated: KnownMigration[]; backup: BackupInfo | null }
-  | { ok: false; reason: 'newer'; message: string }
-  | { ok: false; reason: 'backup_failed'; message: string };
-
-/** The line shown when a database was made by a newer Carnet. */
-export function newerDatabaseMessage(file: string, migration: string): string {
-  return `the database in ${file} was made by a newer Carnet (migration ${migration}); restore a backup or run the newer version`;
-}
-
-/**
- * The migration state of a database file, read without changing it; null when there is no file.
- * A plain connection rather than a read-only one: closing it removes the -wal and -shm files it
- * created (a read-only connection would leave them), and it writes nothing to the database.
- */
-export function inspectDatabaseFile(file: string, migrationsFolder = MIGRATIONS_DIR): ReturnType<typeof migrationState> | null {
-  if (!existsSync(file)) return null;
-  const sqlite = new Database(file, { fileMustExist: true });
-  try {
-    return migrationState(sqlite, migrationsFolder);
-  } finally {
-    sqlite.close();
-  }
-}
+  | { ok: false; reason: 'newer' | 'older_running' | 'backup_failed'; message: string };
 
 /**
  * Opens DATA_DIR/carnet.db for the server or the CLI: a database made by a newer Carnet is refused
  * before anything writes to it; one with pending migrations is backed up first (unless it is new
  * and empty), then migrated. A failed backup stops here: migrating without one is not worth the risk.
+ * With olderMayRun (a command run beside the server, which does not hold the DATA_DIR lock), pending
+ * migrations are refused while another process holds it: that is an older Carnet, whose schema
+ * would change under it.
  */
-export function openAndMigrate(dataDir: string, opts: { now?: number; keep?: number; migrationsFolder?: string } = {}): OpenResult {
+export function openAndMigrate(dataDir: string, opts: { now?: number; keep?: number; migrationsFolder?: string; olderMayRun?: boolean } = {}): OpenResult {
   const file = join(dataDir, DATABASE_FILE);
   const folder = opts.migrationsFolder ?? MIGRATIONS_DIR;
-  const state = inspectDatabaseFile(file, folder);
-  if (state?.newer) return { ok: false, reason: 'newer', message: newerDatabaseMessage(file, state.newer.migration) };
-  const db = openDatabase(file);
-  const pending = state ? state.pending : migrationState(db.$client, folder).pending;
+  // Looked at before the pragmas, which would write to it (WAL mode). A plain connection rather
+  // than a read-only one: closing it removes the -wal and -shm files it created.
+  const sqlite = new Database(file);
+  let state: MigrationState;
+  try {
+    state = migrationState(sqlite, folder);
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+  const pending = state.pending;
+  if (state.newer) {
+    sqlite.close();
+    return { ok: false, reason: 'newer', message: `the database in ${file} was made by a newer Carnet (migration ${state.newer.migration}); restore a backup or run the newer version` };
+  }
+  if (opts.olderMayRun && pending.length > 0 && isDataDirLocked(dataDir)) {
+    sqlite.close();
+    return {
+      ok: false,
+      reason: 'older_running',
+      message: `an older Carnet is running on ${dataDir}: restart it with this version (it upgrades the database), then run this command again`,
+    };
+  }
+  const db = useConnection(sqlite);
   let backup: BackupInfo | null = null;
-  if (state && state.applied > 0 && pending.length > 0) {
+  if (state.applied > 0 && pending.length > 0) {
     const migration = pending[0]!.tag.slice(0, 4);
     const result = createBackup(db, dataDir, 'before-migration', { now: opts.now, migration });
     if (!result.ok) {
-      db.$client.close();
+      sqlite.close();
       return { ok: false, reason: 'backup_failed', message: `could not back up ${file} before migrating it (${result.message}); nothing was changed` };
     }
     backup = result.backup;

@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { readFileSync } from 'node:fs';
-import { migrationState, knownMigrations, type Db } from '../db/index.js';
+import { migrationState, type Db } from '../db/index.js';
 import { neutralise } from './catalog-csv.js';
 
 /*
@@ -92,17 +92,11 @@ function presentTables(db: Db): string[] {
 export interface ExportManifest {
   format: 'carnet-export';
   carnetVersion: string;
+  /** The newest migration the database has had (its tag), or null for an empty database. */
   schemaMigration: string | null;
   exportedAt: string;
   tables: Record<string, number>;
   excluded: Record<string, string>;
-}
-
-/** The newest migration the database has had (its tag), or null for an empty database. */
-function schemaMigration(db: Db): string | null {
-  const pending = new Set(migrationState(db.$client).pending.map((m) => m.tag));
-  const applied = knownMigrations().filter((m) => !pending.has(m.tag));
-  return applied.length ? applied[applied.length - 1]!.tag : null;
 }
 
 /**
@@ -122,7 +116,7 @@ export function exportCoop(db: Db, opts: { now?: number; version?: string } = {}
     excluded: { ...EXCLUDED_TABLES, '*': 'columns holding password hashes, tokens or secrets' },
   };
   db.transaction(() => {
-    manifest.schemaMigration = schemaMigration(db);
+    manifest.schemaMigration = migrationState(db.$client).current?.tag ?? null;
     for (const table of presentTables(db)) {
       const columns = exportedColumns(db, table);
       const rows = readTable(db, table, columns);

@@ -12,6 +12,10 @@ declare module 'fastify' {
     t: Translate;
     fmt: Formatters;
   }
+  interface FastifyReply {
+    /** Remembers a language in the switcher's cookie: for a visitor, or someone being logged out. */
+    rememberLocale(locale: Locale): void;
+  }
 }
 
 /**
@@ -24,6 +28,15 @@ export default fp(
     app.decorateRequest('locale', 'fr');
     app.decorateRequest('t', null as unknown as Translate);
     app.decorateRequest('fmt', null as unknown as Formatters);
+    app.decorateReply('rememberLocale', function (locale: Locale) {
+      this.setCookie(LANG_COOKIE, locale, {
+        path: '/',
+        maxAge: 365 * 24 * 3600,
+        sameSite: 'lax',
+        httpOnly: true,
+        secure: app.config.baseUrl.startsWith('https://'),
+      });
+    });
 
     app.addHook('onRequest', async (request) => {
       // The health check must reach its handler (and say 503) when the database is down.

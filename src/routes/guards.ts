@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Db } from '../db/index.js';
 import type { Role } from '../db/schema/index.js';
+import { countPending } from '../domain/accounts.js';
 import { findManagedProducer, type Producer } from '../domain/producers.js';
 
 /** Thrown by guards; the error handler answers with the page for this status. */
@@ -52,4 +54,11 @@ export async function requireManagedProducer(request: FastifyRequest, reply: Fas
   const producer = parsed.success ? findManagedProducer(request.server.db, request.account!.id, parsed.data.producerId) : undefined;
   if (!producer) throw new HttpError(404);
   request.producer = producer;
+}
+
+/** A preHandler for admin pages: the admin menu shows how many sign-ups wait for approval. */
+export function adminMenuCount(db: Db) {
+  return async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(db) };
+  };
 }

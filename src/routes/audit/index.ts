@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { countPending, findAccount, rolesOf } from '../../domain/accounts.js';
+import { findAccount, rolesOf } from '../../domain/accounts.js';
 import { accountNames, listAudit, type AuditDetails, type AuditEntry } from '../../domain/audit.js';
 import { findCategory, formatVatRate } from '../../domain/categories.js';
 import { getCycle } from '../../domain/cycles.js';
@@ -9,9 +9,8 @@ import { eraseAccountByAdmin, erasurePreview, exportFileName, exportForAdmin } f
 import { findPickupPoint } from '../../domain/pickup-points.js';
 import { findProducer } from '../../domain/producers.js';
 import type { Locale, MessageKey, Translate } from '../../i18n/index.js';
-import { LANG_COOKIE } from '../../plugins/i18n.js';
 import { echo, parseForm, type FieldErrors } from '../forms.js';
-import { HttpError, requireRole } from '../guards.js';
+import { adminMenuCount, HttpError, requireRole } from '../guards.js';
 
 /** Entries per page of the audit log. */
 export const AUDIT_PER_PAGE = 50;
@@ -96,30 +95,23 @@ function detailRows(t: Translate, locale: Locale, details: AuditDetails): Array<
 /** Administration: the audit log, and a member's data export and erasure done by an admin on their request. */
 const audit: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
-  });
+  app.addHook('preHandler', adminMenuCount(app.db));
 
   /** Which subjects of a page still exist (one lookup per distinct subject, 50 at most). */
   const subjectExists = (entries: AuditEntry[], names: Map<number, string>): Set<string> => {
+    const finders: Record<string, (id: number) => unknown> = {
+      account: (id) => names.get(id),
+      cycle: (id) => getCycle(app.db, id),
+      producer: (id) => findProducer(app.db, id),
+      pickup_point: (id) => findPickupPoint(app.db, id),
+      category: (id) => findCategory(app.db, id),
+    };
     const exists = new Set<string>();
     for (const e of entries) {
       if (e.subjectId === null || e.subjectType === null) continue;
       const key = `${e.subjectType}:${e.subjectId}`;
       if (exists.has(key)) continue;
-      const found =
-        e.subjectType === 'account'
-          ? names.has(e.subjectId)
-          : e.subjectType === 'cycle'
-            ? getCycle(app.db, e.subjectId) !== undefined
-            : e.subjectType === 'producer'
-              ? findProducer(app.db, e.subjectId) !== undefined
-              : e.subjectType === 'pickup_point'
-                ? findPickupPoint(app.db, e.subjectId) !== undefined
-                : e.subjectType === 'category'
-                  ? findCategory(app.db, e.subjectId) !== undefined
-                  : false;
-      if (found) exists.add(key);
+      if (Object.hasOwn(finders, e.subjectType) && finders[e.subjectType]!(e.subjectId) !== undefined) exists.add(key);
     }
     return exists;
   };
@@ -204,7 +196,7 @@ const audit: FastifyPluginAsync = async (app) => {
     }
     if (id === me.id) {
       // An admin who erased their own account has no session left: they leave as a visitor.
-      reply.setCookie(LANG_COOKIE, me.locale, { path: '/', maxAge: 365 * 24 * 3600, sameSite: 'lax', httpOnly: true, secure: app.config.baseUrl.startsWith('https://') });
+      reply.rememberLocale(me.locale);
       reply.logOut({ kind: 'success', key: 'data.flash.deleted' });
       return reply.seeOther('/');
     }

@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { setLocale } from '../../domain/accounts.js';
 import { localeField } from '../../domain/fields.js';
-import { LANG_COOKIE } from '../../plugins/i18n.js';
 import { HttpError } from '../guards.js';
 import { safeNext } from '../forms.js';
 
@@ -15,13 +14,7 @@ const lang: FastifyPluginAsync = async (app) => {
     if (!parsed.success) throw new HttpError(422);
     const { locale, next } = parsed.data;
     if (request.account) setLocale(app.db, request.account.id, locale);
-    reply.setCookie(LANG_COOKIE, locale, {
-      path: '/',
-      maxAge: 365 * 24 * 3600,
-      sameSite: 'lax',
-      httpOnly: true,
-      secure: app.config.baseUrl.startsWith('https://'),
-    });
+    reply.rememberLocale(locale);
     return reply.seeOther(safeNext(next));
   });
 };

@@ -106,13 +106,7 @@ const privacy: FastifyPluginAsync = async (app) => {
       return showDelete(request, reply, { _form: request.t('data.error.last_admin') }, 422);
     }
     // The goodbye is read after logging out, so the language cookie keeps it in theirs.
-    reply.setCookie(LANG_COOKIE, me.locale, {
-      path: '/',
-      maxAge: 365 * 24 * 3600,
-      sameSite: 'lax',
-      httpOnly: true,
-      secure: app.config.baseUrl.startsWith('https://'),
-    });
+    reply.rememberLocale(me.locale);
     reply.logOut({ kind: 'success', key: 'data.flash.deleted' });
     return reply.seeOther('/');
   });
