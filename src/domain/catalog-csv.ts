@@ -7,7 +7,6 @@ import { dictionaries, type Locale, type MessageKey } from '../i18n/index.js';
 import {
   bpToPercent,
   catalogChoices,
-  categoryName,
   createProduct,
   findProduct,
   listProducts,
@@ -15,11 +14,10 @@ import {
   productSchema,
   setProductActive,
   updateProduct,
-  type Category,
   type Product,
   type ProductInput,
 } from './catalog.js';
-import { listCategories } from './categories.js';
+import { categoryName, listCategories, type Category } from './categories.js';
 
 /** The columns of a catalog CSV, in export order. */
 export const CSV_COLUMNS = [

@@ -8,7 +8,6 @@ import { priceField } from './money.js';
 import { checkboxField } from './fields.js';
 
 export type Product = typeof products.$inferSelect;
-export type Category = typeof categories.$inferSelect;
 
 /** The longest product name, description and custom unit label. */
 export const NAME_MAX = 100;
@@ -222,11 +221,6 @@ export function productFormValues(p: Product, locale: Locale): Record<string, st
     weighed: p.weighed ? 'on' : '',
     estimatedWeight: gramsForInput(p.estimatedWeightGrams),
   };
-}
-
-/** A category's name in a language. */
-export function categoryName(c: Pick<Category, 'nameFr' | 'nameEn'>, locale: Locale): string {
-  return locale === 'fr' ? c.nameFr : c.nameEn;
 }
 
 /**

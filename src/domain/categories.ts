@@ -3,13 +3,11 @@ import { z } from 'zod';
 import type { Db, Tx } from '../db/index.js';
 import { categories, vatRates } from '../db/schema/index.js';
 import type { Locale } from '../i18n/index.js';
-import { checkboxField, nameField } from './fields.js';
+import { recordAudit, type AuditActor } from './audit.js';
+import { blankToUndefined, checkboxField, nameField } from './fields.js';
 
 export type Category = typeof categories.$inferSelect;
 export type VatRate = typeof vatRates.$inferSelect;
-
-/** Trims, then turns "" into undefined so optional fields left blank are just absent. */
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 /** A category's name in one language: like a name, at most 60 characters. */
 const categoryNameField = nameField.pipe(z.string().max(60));
@@ -77,8 +75,8 @@ function nameTaken(db: Db | Tx, input: { nameFr: string; nameEn: string }, excep
 
 export type CategoryResult = { ok: true; category: Category } | { ok: false; reason: 'name_taken' | 'not_found' };
 
-/** Adds a category; without a position it goes after the last one. */
-export function createCategory(db: Db, input: NewCategoryInput): CategoryResult {
+/** Adds a category; without a position it goes after the last one. With an actor (an admin), it is audited. */
+export function createCategory(db: Db, input: NewCategoryInput, actor?: AuditActor): CategoryResult {
   return db.transaction(
     (tx) => {
       if (nameTaken(tx, input)) return { ok: false, reason: 'name_taken' } as const;
@@ -88,6 +86,7 @@ export function createCategory(db: Db, input: NewCategoryInput): CategoryResult 
         .values({ nameFr: input.nameFr, nameEn: input.nameEn, position: input.position ?? last + 10, active: true })
         .returning()
         .get();
+      if (actor) recordAudit(tx, actor, 'category.created', { type: 'category', id: category.id });
       return { ok: true, category } as const;
     },
     { behavior: 'immediate' },
@@ -96,14 +95,15 @@ export function createCategory(db: Db, input: NewCategoryInput): CategoryResult 
 
 /**
  * Renames, moves or (de)activates a category. A deactivated category stays on the products that
- * have it; producers just cannot choose it any more.
+ * have it; producers just cannot choose it any more. With an actor (an admin), it is audited.
  */
-export function updateCategory(db: Db, id: number, input: CategoryInput): CategoryResult {
+export function updateCategory(db: Db, id: number, input: CategoryInput, actor?: AuditActor): CategoryResult {
   return db.transaction(
     (tx) => {
       if (!findCategory(tx, id)) return { ok: false, reason: 'not_found' } as const;
       if (nameTaken(tx, input, id)) return { ok: false, reason: 'name_taken' } as const;
       const category = tx.update(categories).set(input).where(eq(categories.id, id)).returning().get();
+      if (actor) recordAudit(tx, actor, 'category.updated', { type: 'category', id });
       return { ok: true, category } as const;
     },
     { behavior: 'immediate' },
@@ -164,25 +164,33 @@ export function activeVatRates(db: Db | Tx): number[] {
 
 export type AddVatRateResult = { ok: true } | { ok: false; reason: 'exists' };
 
-/** Adds a VAT rate to the list producers choose from. */
-export function addVatRate(db: Db | Tx, rateBp: number): AddVatRateResult {
-  const added = db.insert(vatRates).values({ rateBp, active: true }).onConflictDoNothing().run().changes;
-  return added ? { ok: true } : { ok: false, reason: 'exists' };
+/** Adds a VAT rate to the list producers choose from. With an actor (an admin), it is audited. */
+export function addVatRate(db: Db, rateBp: number, actor?: AuditActor): AddVatRateResult {
+  return db.transaction(
+    (tx) => {
+      const added = tx.insert(vatRates).values({ rateBp, active: true }).onConflictDoNothing().run().changes;
+      if (!added) return { ok: false, reason: 'exists' } as const;
+      if (actor) recordAudit(tx, actor, 'vat_rate.added', undefined, { rate: rateBp });
+      return { ok: true } as const;
+    },
+    { behavior: 'immediate' },
+  );
 }
 
 export type SetVatRateResult = { ok: true } | { ok: false; reason: 'not_found' | 'last_active' };
 
 /**
  * Deactivates or reactivates a rate. Products that use a deactivated rate keep it; the last
- * active rate cannot go, or no new product could be created.
+ * active rate cannot go, or no new product could be created. With an actor (an admin), it is audited.
  */
-export function setVatRateActive(db: Db, rateBp: number, active: boolean): SetVatRateResult {
+export function setVatRateActive(db: Db, rateBp: number, active: boolean, actor?: AuditActor): SetVatRateResult {
   return db.transaction(
     (tx) => {
       const rate = tx.select().from(vatRates).where(eq(vatRates.rateBp, rateBp)).get();
       if (!rate) return { ok: false, reason: 'not_found' } as const;
       if (!active && rate.active && activeVatRates(tx).length <= 1) return { ok: false, reason: 'last_active' } as const;
       tx.update(vatRates).set({ active }).where(eq(vatRates.rateBp, rateBp)).run();
+      if (actor) recordAudit(tx, actor, active ? 'vat_rate.activated' : 'vat_rate.deactivated', undefined, { rate: rateBp });
       return { ok: true } as const;
     },
     { behavior: 'immediate' },

@@ -13,9 +13,11 @@ export const PASSWORD_MAX = 200;
 const NAME_PATTERN = /^[\p{L}\p{M}\p{N} .,'’\-()&/]+$/u;
 // Control characters (including newlines) never belong in a one-line field.
 const CONTROL = /\p{Cc}/u;
+// Control characters other than line breaks and tabs never belong in a text a person typed.
+const CONTROL_EXCEPT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** Trims, then turns "" into undefined so optional fields left blank are just absent. */
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+export const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 /** A person's or organisation's name as shown to others. */
 export const nameField = z
@@ -66,3 +68,17 @@ export const timeZoneField = z
 
 /** An HTML checkbox: present means true. */
 export const checkboxField = z.preprocess((v) => v === 'on' || v === 'true' || v === '1' || v === true, z.boolean());
+
+/** A multi-line free text (description, address, instructions): trimmed, bounded, may be empty. */
+export function longTextField(max: number) {
+  return z
+    .string({ error: 'error.invalid_value' })
+    .optional()
+    .transform((v) => (v ?? '').replace(/\r\n?/g, '\n').trim())
+    .pipe(
+      z
+        .string()
+        .max(max)
+        .refine((v) => !CONTROL_EXCEPT_LINES.test(v), 'error.invalid_text'),
+    );
+}

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import type { Db, Tx } from '../db/index.js';
 import { distributions, pickupPoints } from '../db/schema/index.js';
 import { recordAudit, type AuditActor } from './audit.js';
-import { checkboxField, nameField } from './fields.js';
-import { longTextField } from './producers.js';
+import { checkboxField, longTextField, nameField } from './fields.js';
 
 export type PickupPoint = typeof pickupPoints.$inferSelect;
 
@@ -37,16 +36,6 @@ export function listPickupPoints(db: Db | Tx): PickupPointRow[] {
     .map((r) => ({ ...r.point, distributionCount: r.distributionCount }));
 }
 
-/** The pickup points members and cycles may use now, by name. */
-export function activePickupPoints(db: Db | Tx): PickupPoint[] {
-  return db
-    .select()
-    .from(pickupPoints)
-    .where(eq(pickupPoints.active, true))
-    .orderBy(sql`${pickupPoints.name} collate nocase`, asc(pickupPoints.id))
-    .all();
-}
-
 /** The pickup point with this id, if any. */
 export function findPickupPoint(db: Db | Tx, id: number): PickupPoint | undefined {
   return db.select().from(pickupPoints).where(eq(pickupPoints.id, id)).get();
@@ -57,23 +46,40 @@ export function countDistributionsAt(db: Db | Tx, pickupPointId: number): number
   return db.select({ n: sql<number>`count(*)` }).from(distributions).where(eq(distributions.pickupPointId, pickupPointId)).get()!.n;
 }
 
-/** Creates a pickup point. */
-export function createPickupPoint(db: Db | Tx, input: PickupPointInput, now = Date.now()): PickupPoint {
-  return db
-    .insert(pickupPoints)
-    .values({ ...input, createdAt: now, updatedAt: now })
-    .returning()
-    .get();
+/** Creates a pickup point. With an actor (an admin), the creation is recorded in the audit log. */
+export function createPickupPoint(db: Db, input: PickupPointInput, now = Date.now(), actor?: AuditActor): PickupPoint {
+  return db.transaction(
+    (tx) => {
+      const point = tx
+        .insert(pickupPoints)
+        .values({ ...input, createdAt: now, updatedAt: now })
+        .returning()
+        .get();
+      if (actor) recordAudit(tx, actor, 'pickup_point.created', { type: 'pickup_point', id: point.id }, {}, now);
+      return point;
+    },
+    { behavior: 'immediate' },
+  );
 }
 
-/** Saves a pickup point (deactivating one keeps its past distributions); undefined when there is none. */
-export function updatePickupPoint(db: Db | Tx, id: number, input: PickupPointInput, now = Date.now()): PickupPoint | undefined {
-  return db
-    .update(pickupPoints)
-    .set({ ...input, updatedAt: now })
-    .where(eq(pickupPoints.id, id))
-    .returning()
-    .get();
+/**
+ * Saves a pickup point (deactivating one keeps its past distributions); undefined when there is
+ * none. With an actor (an admin), the change is recorded in the audit log.
+ */
+export function updatePickupPoint(db: Db, id: number, input: PickupPointInput, now = Date.now(), actor?: AuditActor): PickupPoint | undefined {
+  return db.transaction(
+    (tx) => {
+      const point = tx
+        .update(pickupPoints)
+        .set({ ...input, updatedAt: now })
+        .where(eq(pickupPoints.id, id))
+        .returning()
+        .get();
+      if (point && actor) recordAudit(tx, actor, 'pickup_point.updated', { type: 'pickup_point', id }, {}, now);
+      return point;
+    },
+    { behavior: 'immediate' },
+  );
 }
 
 export type DeletePickupPointResult =

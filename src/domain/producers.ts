@@ -7,7 +7,7 @@ import type { Locale } from '../i18n/index.js';
 import type { Mailer } from '../mail/mailer.js';
 import { findAccount, findAccountByEmail, type Account } from './accounts.js';
 import { recordAudit, type AuditActor } from './audit.js';
-import { checkboxField, emailField, nameField, phoneField } from './fields.js';
+import { blankToUndefined, checkboxField, emailField, longTextField, nameField, phoneField } from './fields.js';
 import { hashToken } from './sessions.js';
 
 export type Producer = typeof producers.$inferSelect;
@@ -41,25 +41,6 @@ export function findManagedProducer(db: Db | Tx, accountId: number, producerId: 
 // Administration of producers: the rules for their identifiers, the admin's list and form, the
 // accounts that manage each producer, and the emailed invitations that link new ones.
 // ---------------------------------------------------------------------------------------------
-
-/** Trims, then turns "" into undefined so optional fields left blank are just absent. */
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-// Control characters other than line breaks and tabs never belong in a text a person typed.
-const CONTROL_EXCEPT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-
-/** A multi-line free text (description, address, instructions): trimmed, bounded, may be empty. */
-export function longTextField(max: number) {
-  return z
-    .string({ error: 'error.invalid_value' })
-    .optional()
-    .transform((v) => (v ?? '').replace(/\r\n?/g, '\n').trim())
-    .pipe(
-      z
-        .string()
-        .max(max)
-        .refine((v) => !CONTROL_EXCEPT_LINES.test(v), 'error.invalid_text'),
-    );
-}
 
 /** True when the digits pass the Luhn check (the key of SIREN and SIRET numbers). */
 export function luhnValid(digits: string): boolean {
@@ -207,23 +188,40 @@ function producerColumns(input: ProducerInput) {
   };
 }
 
-/** Creates a producer; nobody manages it until an account accepts an invitation. */
-export function createProducer(db: Db | Tx, input: ProducerInput, now = Date.now()): Producer {
-  return db
-    .insert(producers)
-    .values({ ...producerColumns(input), createdAt: now, updatedAt: now })
-    .returning()
-    .get();
+/**
+ * Creates a producer; nobody manages it until an account accepts an invitation. With an actor (an
+ * admin), the creation is recorded in the audit log.
+ */
+export function createProducer(db: Db, input: ProducerInput, now = Date.now(), actor?: AuditActor): Producer {
+  return db.transaction(
+    (tx) => {
+      const producer = tx
+        .insert(producers)
+        .values({ ...producerColumns(input), createdAt: now, updatedAt: now })
+        .returning()
+        .get();
+      if (actor) recordAudit(tx, actor, 'producer.created', { type: 'producer', id: producer.id }, {}, now);
+      return producer;
+    },
+    { behavior: 'immediate' },
+  );
 }
 
-/** Saves a producer's details; undefined when there is no such producer. */
-export function updateProducer(db: Db | Tx, id: number, input: ProducerInput, now = Date.now()): Producer | undefined {
-  return db
-    .update(producers)
-    .set({ ...producerColumns(input), updatedAt: now })
-    .where(eq(producers.id, id))
-    .returning()
-    .get();
+/** Saves a producer's details; undefined when there is no such producer. With an actor, the change is audited. */
+export function updateProducer(db: Db, id: number, input: ProducerInput, now = Date.now(), actor?: AuditActor): Producer | undefined {
+  return db.transaction(
+    (tx) => {
+      const producer = tx
+        .update(producers)
+        .set({ ...producerColumns(input), updatedAt: now })
+        .where(eq(producers.id, id))
+        .returning()
+        .get();
+      if (producer && actor) recordAudit(tx, actor, 'producer.updated', { type: 'producer', id }, {}, now);
+      return producer;
+    },
+    { behavior: 'immediate' },
+  );
 }
 
 /** An account that manages a producer, as the admin sees it. */

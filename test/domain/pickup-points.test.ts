@@ -1,6 +1,6 @@
 import t from 'tap';
+import { pickupPointChoices } from '../../src/domain/cycles.js';
 import {
-  activePickupPoints,
   createPickupPoint,
   deletePickupPoint,
   findPickupPoint,
@@ -52,10 +52,10 @@ t.test('create, edit, deactivate; the list puts active points first', async (t) 
   const mairie = createPickupPoint(db, point('Mairie'), T0);
   const ecole = createPickupPoint(db, point('école Jules Verne', false), T0);
   t.same(listPickupPoints(db).map((p) => p.name), ['Mairie', 'Marché des Halles', 'école Jules Verne']);
-  t.same(activePickupPoints(db).map((p) => p.id), [mairie.id, halles.id]);
+  t.same(pickupPointChoices(db).map((p) => p.id), [mairie.id, halles.id]);
   const saved = updatePickupPoint(db, mairie.id, { ...point('Mairie annexe'), instructions: 'Porte B', active: false }, T0 + HOUR);
   t.match(saved, { name: 'Mairie annexe', instructions: 'Porte B', active: false, createdAt: T0, updatedAt: T0 + HOUR });
-  t.same(activePickupPoints(db).map((p) => p.id), [halles.id]);
+  t.same(pickupPointChoices(db).map((p) => p.id), [halles.id]);
   t.equal(updatePickupPoint(db, 9999, point('Nowhere')), undefined);
   t.ok(findPickupPoint(db, ecole.id));
 });

@@ -11,7 +11,7 @@ import { checkboxField, emailField, localeField, nameField, timeZoneField } from
 import { TIME_ZONES } from '../../i18n/index.js';
 import { listOutbox, outboxCounts, retryEmail } from '../../mail/outbox.js';
 import { echo, parseForm, type FieldErrors } from '../forms.js';
-import { HttpError, requireRole } from '../guards.js';
+import { adminMenuCount, HttpError, requireRole } from '../guards.js';
 
 export const ACCOUNTS_PER_PAGE = 25;
 
@@ -77,9 +77,7 @@ function idOf(request: FastifyRequest): number {
 const admin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
   // The admin menu shows how many sign-ups wait, on every admin page.
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
-  });
+  app.addHook('preHandler', adminMenuCount(app.db));
 
   app.get('/admin', async function showDashboard(request, reply) {
     const counts = outboxCounts(app.db);

@@ -2,11 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { countPending } from '../../domain/accounts.js';
 import { recordAudit } from '../../domain/audit.js';
 import { BACKUPS_FOLDER, createManualBackup, findBackup, listBackups, nextScheduledBackupAt, REPLACED_FOLDER, type BackupInfo } from '../../domain/backups.js';
 import type { Formatters, Translate } from '../../i18n/index.js';
-import { HttpError, requireRole } from '../guards.js';
+import { adminMenuCount, HttpError, requireRole } from '../guards.js';
 
 const fileParams = z.object({ file: z.string().max(100) });
 
@@ -29,9 +28,7 @@ function backupRow(t: Translate, fmt: Formatters, b: BackupInfo) {
 /** Backups for admins: the list with downloads, and "back up now". Restoring is done with the CLI. */
 const backups: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
-  });
+  app.addHook('preHandler', adminMenuCount(app.db));
 
   app.get('/admin/backups', async function showBackups(request, reply) {
     const { dataDir, backupIntervalHours, backupKeep } = app.config;

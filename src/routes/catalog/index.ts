@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { SALE_UNITS } from '../../db/schema/index.js';
 import {
   catalogChoices,
-  categoryName,
   countProducts,
   createProduct,
   findProduct,
@@ -17,12 +16,11 @@ import {
   productSchema,
   setProductActive,
   updateProduct,
-  type Category,
   type Product,
   type ProductFilter,
   type ProductInput,
 } from '../../domain/catalog.js';
-import { activeCategories, activeVatRates, listCategories } from '../../domain/categories.js';
+import { activeCategories, activeVatRates, categoryName, findCategory, listCategories, type Category } from '../../domain/categories.js';
 import {
   CSV_COLUMNS,
   CSV_MAX_BYTES,
@@ -165,7 +163,7 @@ const catalog: FastifyPluginAsync = async (app) => {
       name: p.name,
       active: p.active,
       photo: p.photo,
-      category: p.categoryFr === null ? t('catalog.no_category') : request.locale === 'fr' ? p.categoryFr : (p.categoryEn ?? p.categoryFr),
+      category: p.categoryFr === null ? t('catalog.no_category') : categoryName({ nameFr: p.categoryFr, nameEn: p.categoryEn ?? p.categoryFr }, request.locale),
       unit: p.weighed ? t('catalog.unit.piece') : unitText(t, p),
       weight: p.weighed && p.estimatedWeightGrams ? formatWeight(p.estimatedWeightGrams, request.locale) : null,
       price: p.weighed ? t('catalog.per_kg', { price: request.fmt.money(p.priceCents) }) : request.fmt.money(p.priceCents),
@@ -184,9 +182,10 @@ const catalog: FastifyPluginAsync = async (app) => {
     const locale: Locale = request.locale;
     const categories = activeCategories(app.db);
     // An old product keeps its retired category or VAT rate on offer, so that saving it changes nothing.
-    const allCategories = listCategories(app.db);
-    const current = product?.categoryId != null ? allCategories.find((c) => c.id === product.categoryId) : undefined;
-    if (current && !categories.some((c) => c.id === current.id)) categories.push(current);
+    if (product?.categoryId != null && !categories.some((c) => c.id === product.categoryId)) {
+      const current = findCategory(app.db, product.categoryId);
+      if (current) categories.push(current);
+    }
     const rates = activeVatRates(app.db);
     if (product && !rates.includes(product.vatRateBp)) rates.push(product.vatRateBp);
     rates.sort((a, b) => a - b);

@@ -1,7 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { countPending } from '../../domain/accounts.js';
-import { recordAudit } from '../../domain/audit.js';
 import {
   addVatRate,
   categorySchema,
@@ -17,7 +15,7 @@ import {
   createCategory,
 } from '../../domain/categories.js';
 import { echo, parseForm, type FieldErrors } from '../forms.js';
-import { HttpError, requireRole } from '../guards.js';
+import { adminMenuCount, HttpError, requireRole } from '../guards.js';
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 const rateParams = z.object({ rateBp: z.string().regex(/^\d{1,5}$/).transform(Number).pipe(z.number().max(10_000)) });
@@ -34,9 +32,7 @@ function idOf(request: FastifyRequest): number {
 /** Administration of the coop-wide lists producers choose from: categories and VAT rates. */
 const categoriesAdmin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
-  });
+  app.addHook('preHandler', adminMenuCount(app.db));
 
   // ----- categories -----
   const showCategories = (request: FastifyRequest, reply: FastifyReply, values: Record<string, string> = {}, errors: FieldErrors = {}, status = 200) =>
@@ -49,14 +45,7 @@ const categoriesAdmin: FastifyPluginAsync = async (app) => {
   app.post('/admin/categories', async function addCategory(request, reply) {
     const form = parseForm(request.t, newCategorySchema, request.body);
     if (!form.ok) return showCategories(request, reply, echo(request.body), form.errors, 422);
-    const result = app.db.transaction(
-      () => {
-        const created = createCategory(app.db, form.data);
-        if (created.ok) recordAudit(app.db, request.account!, 'category.created', { type: 'category', id: created.category.id });
-        return created;
-      },
-      { behavior: 'immediate' },
-    );
+    const result = createCategory(app.db, form.data, request.account!);
     if (!result.ok) return showCategories(request, reply, echo(request.body), { nameFr: request.t('error.category_exists') }, 422);
     reply.flash('success', 'categories.flash.created', { name: result.category.nameFr, nameEn: result.category.nameEn });
     return reply.seeOther('/admin/categories');
@@ -92,14 +81,7 @@ const categoriesAdmin: FastifyPluginAsync = async (app) => {
       return values;
     };
     if (!form.ok) return showCategory(request, reply, category, echoed(), form.errors, 422);
-    const result = app.db.transaction(
-      () => {
-        const updated = updateCategory(app.db, category.id, form.data);
-        if (updated.ok) recordAudit(app.db, request.account!, 'category.updated', { type: 'category', id: category.id });
-        return updated;
-      },
-      { behavior: 'immediate' },
-    );
+    const result = updateCategory(app.db, category.id, form.data, request.account!);
     if (!result.ok) {
       if (result.reason === 'not_found') throw new HttpError(404);
       return showCategory(request, reply, category, echoed(), { nameFr: request.t('error.category_exists') }, 422);
@@ -129,15 +111,7 @@ const categoriesAdmin: FastifyPluginAsync = async (app) => {
     const form = parseForm(request.t, vatSchema, request.body);
     if (!form.ok) return showVatRates(request, reply, echo(request.body), form.errors, 422);
     const label = formatVatRate(form.data.rate, request.locale);
-    const rate = form.data.rate;
-    const result = app.db.transaction(
-      (tx) => {
-        const added = addVatRate(tx, rate);
-        if (added.ok) recordAudit(tx, request.account!, 'vat_rate.added', undefined, { rate });
-        return added;
-      },
-      { behavior: 'immediate' },
-    );
+    const result = addVatRate(app.db, form.data.rate, request.account!);
     if (!result.ok) return showVatRates(request, reply, echo(request.body), { rate: request.t('error.vat_rate_exists', { rate: label }) }, 422);
     reply.flash('success', 'vat.flash.added', { rate: label });
     return reply.seeOther('/admin/vat-rates');
@@ -150,15 +124,7 @@ const categoriesAdmin: FastifyPluginAsync = async (app) => {
     if (!form.ok) return showVatRates(request, reply, {}, { _form: request.t('error.invalid_choice') }, 422);
     const active = form.data.active === 'true';
     const label = formatVatRate(params.data.rateBp, request.locale);
-    const rate = params.data.rateBp;
-    const result = app.db.transaction(
-      () => {
-        const changed = setVatRateActive(app.db, rate, active);
-        if (changed.ok) recordAudit(app.db, request.account!, active ? 'vat_rate.activated' : 'vat_rate.deactivated', undefined, { rate });
-        return changed;
-      },
-      { behavior: 'immediate' },
-    );
+    const result = setVatRateActive(app.db, params.data.rateBp, active, request.account!);
     if (!result.ok) {
       if (result.reason === 'not_found') throw new HttpError(404);
       return showVatRates(request, reply, {}, { _form: request.t('error.last_vat_rate') }, 422);

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { countPending } from '../../domain/accounts.js';
 import {
   actionsFor,
   createCycle,
@@ -24,7 +23,7 @@ import {
 import { toDateInput, toDateTimeLocal, toTimeInput } from '../../domain/time.js';
 import type { Translate } from '../../i18n/index.js';
 import { echo, type FieldErrors } from '../forms.js';
-import { HttpError, requireRole } from '../guards.js';
+import { adminMenuCount, HttpError, requireRole } from '../guards.js';
 
 /** Past cycles shown per page of the list. */
 export const PAST_PER_PAGE = 20;
@@ -108,9 +107,7 @@ function valuesOf(cycle: CycleWithDistributions, timeZone: string): Record<strin
 /** Sale cycles for admins: list, create and edit, status actions, duplicate, and the producers' overview. */
 const cyclesAdmin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
-  });
+  app.addHook('preHandler', adminMenuCount(app.db));
 
   app.get('/admin/cycles', async function showCycles(request, reply) {
     const page = listQuery.parse(request.query ?? {}).page ?? 1;

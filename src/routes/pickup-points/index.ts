@@ -1,7 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { countPending } from '../../domain/accounts.js';
-import { recordAudit } from '../../domain/audit.js';
 import {
   countDistributionsAt,
   createPickupPoint,
@@ -13,7 +11,7 @@ import {
   type PickupPoint,
 } from '../../domain/pickup-points.js';
 import { echo, parseForm, type FieldErrors } from '../forms.js';
-import { HttpError, requireRole } from '../guards.js';
+import { adminMenuCount, HttpError, requireRole } from '../guards.js';
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
@@ -39,9 +37,7 @@ function pointValues(p: PickupPoint): Record<string, string | boolean> {
 /** Administration of pickup points: where members collect their baskets. */
 const pickupPointsAdmin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
-  });
+  app.addHook('preHandler', adminMenuCount(app.db));
 
   app.get('/admin/pickup-points', async function showPickupPoints(request, reply) {
     return reply.page('pickup-points/index', { title: request.t('pickup_points.title'), points: listPickupPoints(app.db) });
@@ -74,14 +70,7 @@ const pickupPointsAdmin: FastifyPluginAsync = async (app) => {
   app.post('/admin/pickup-points', async function addPickupPoint(request, reply) {
     const form = parseForm(request.t, pickupPointSchema, request.body);
     if (!form.ok) return showForm(request, reply, null, echoPoint(request.body), form.errors, 422);
-    const point = app.db.transaction(
-      (tx) => {
-        const created = createPickupPoint(tx, form.data);
-        recordAudit(tx, request.account!, 'pickup_point.created', { type: 'pickup_point', id: created.id });
-        return created;
-      },
-      { behavior: 'immediate' },
-    );
+    const point = createPickupPoint(app.db, form.data, Date.now(), request.account!);
     reply.flash('success', 'pickup_points.flash.created', { name: point.name });
     return reply.seeOther('/admin/pickup-points');
   });
@@ -97,14 +86,7 @@ const pickupPointsAdmin: FastifyPluginAsync = async (app) => {
     if (!point) throw new HttpError(404);
     const form = parseForm(request.t, pickupPointSchema, request.body);
     if (!form.ok) return showForm(request, reply, point, echoPoint(request.body), form.errors, 422);
-    const saved = app.db.transaction(
-      (tx) => {
-        const updated = updatePickupPoint(tx, point.id, form.data);
-        if (updated) recordAudit(tx, request.account!, 'pickup_point.updated', { type: 'pickup_point', id: updated.id });
-        return updated;
-      },
-      { behavior: 'immediate' },
-    );
+    const saved = updatePickupPoint(app.db, point.id, form.data, Date.now(), request.account!);
     if (!saved) throw new HttpError(404);
     reply.flash('success', 'pickup_points.flash.saved', { name: saved.name });
     return reply.seeOther('/admin/pickup-points');

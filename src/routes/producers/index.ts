@@ -1,7 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { countPending } from '../../domain/accounts.js';
-import { recordAudit } from '../../domain/audit.js';
 import { emailField } from '../../domain/fields.js';
 import {
   createProducer,
@@ -18,7 +16,7 @@ import {
   type Producer,
 } from '../../domain/producers.js';
 import { echo, parseForm, type FieldErrors } from '../forms.js';
-import { HttpError, requireRole } from '../guards.js';
+import { adminMenuCount, HttpError, requireRole } from '../guards.js';
 
 const ID = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id: ID });
@@ -59,9 +57,7 @@ function echoProducer(body: unknown): Record<string, string | boolean> {
 /** Administration of producers: list, create, edit, the accounts that manage them, invitations. */
 const producersAdmin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', requireRole('admin'));
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!reply.sent) reply.pageData = { ...reply.pageData, pendingCount: countPending(app.db) };
-  });
+  app.addHook('preHandler', adminMenuCount(app.db));
 
   app.get('/admin/producers', async function showProducers(request, reply) {
     const { q } = listQuery.parse(request.query ?? {});
@@ -93,14 +89,7 @@ const producersAdmin: FastifyPluginAsync = async (app) => {
   app.post('/admin/producers', async function addProducer(request, reply) {
     const form = parseForm(request.t, producerSchema, request.body);
     if (!form.ok) return showForm(request, reply, null, echoProducer(request.body), form.errors, 422);
-    const producer = app.db.transaction(
-      (tx) => {
-        const created = createProducer(tx, form.data);
-        recordAudit(tx, request.account!, 'producer.created', { type: 'producer', id: created.id });
-        return created;
-      },
-      { behavior: 'immediate' },
-    );
+    const producer = createProducer(app.db, form.data, Date.now(), request.account!);
     reply.flash('success', 'producers.flash.created', { name: producer.name });
     return reply.seeOther(`/admin/producers/${producer.id}`);
   });
@@ -116,14 +105,7 @@ const producersAdmin: FastifyPluginAsync = async (app) => {
     if (!producer) throw new HttpError(404);
     const form = parseForm(request.t, producerSchema, request.body);
     if (!form.ok) return showForm(request, reply, producer, echoProducer(request.body), form.errors, 422);
-    const saved = app.db.transaction(
-      (tx) => {
-        const updated = updateProducer(tx, producer.id, form.data);
-        if (updated) recordAudit(tx, request.account!, 'producer.updated', { type: 'producer', id: updated.id });
-        return updated;
-      },
-      { behavior: 'immediate' },
-    );
+    const saved = updateProducer(app.db, producer.id, form.data, Date.now(), request.account!);
     if (!saved) throw new HttpError(404);
     reply.flash('success', 'producers.flash.saved', { name: saved.name });
     return reply.seeOther(`/admin/producers/${producer.id}`);
